@@ -1,0 +1,141 @@
+"""Kinetic exchange between accounts (MODEL.md section 2).
+
+* ``random_fraction``: every participant pays a uniform random fraction (up to ``fraction``) of
+  its start-of-tick balance to a uniform random other participant (Dragulescu & Yakovenko 2000,
+  "Statistical mechanics of money", Eur. Phys. J. B 17, 723, family of kinetic exchange).
+  Synchronous update in two phases: debits in parallel (each from its own balance, so never
+  negative), then credits by scatter-add. Integer addition is associative, so the result does not
+  depend on the order of the credits (serial here, atomics on a GPU).
+* ``saving_propensity``: each tick participants are paired by a keyed random permutation; each
+  pair pools what it does not save, ``floor((1 - lambda) * balance)`` each, and splits the pool at a
+  uniform random share (Chakraborti & Chakrabarti 2000, Eur. Phys. J. B 17, 167). With lambda = 0
+  this is the Dragulescu-Yakovenko random split whose stationary law is exponential.
+* ``yard_sale``: paired accounts stake ``floor(fraction * min(w_i, w_j))`` on a coin flip whose
+  probability of a win for i is ``(1 + zeta * (w_i - w_j) / mean) / 2`` clipped to [0, 1]
+  (wealth-attained advantage), with redistribution ``chi`` toward the mean as a flat tax pooled
+  and returned in equal shares: a discrete-time form of Boghosian's affine wealth model
+  (Boghosian et al. 2017, Physica A 476, 15; Li et al. 2019, Physica A 516, 423).
+
+Pairs are disjoint, so pair kernels run in parallel without atomics; all draws are counter-based
+(:mod:`spms_mc_kernels.rng`) and keyed by participant position. Every amount is rounded down to a
+whole minor unit; pooled remainders go to the caller's rounding sink.
+"""
+import math
+
+import numpy as np
+from numba import prange
+
+from ._jit import kernel
+from .rng import draw_other, draw_uniform, feistel_half_bits, permute
+
+
+@kernel
+def participant(k, participants):
+    """Account index of participant k: k itself when ``participants`` is empty (everyone)."""
+    if participants.shape[0] == 0:
+        return np.int64(k)
+    return np.int64(participants[k])
+
+
+@kernel(parallel=True)
+def random_fraction_debit(balance, scratch, participants, n_part, skey_fraction, fraction):
+    """Phase 1: participant k pays ``floor(u_k * fraction * b)``; the amount goes to scratch[k]."""
+    total = np.int64(0)
+    for k in prange(n_part):
+        i = participant(k, participants)
+        b = balance[i]
+        pay = np.int64(math.floor(draw_uniform(skey_fraction, k) * fraction * b))
+        if pay > b:
+            pay = b
+        balance[i] = b - pay
+        scratch[k] = pay
+        total += pay
+    return total
+
+
+@kernel
+def random_fraction_credit(balance, scratch, participants, n_part, skey_target):
+    """Phase 2: scratch[k] is credited to a uniform random other participant."""
+    total = np.int64(0)
+    for k in range(n_part):
+        t = draw_other(skey_target, k, n_part)
+        amount = scratch[k]
+        balance[participant(t, participants)] += amount
+        total += amount
+    return total
+
+
+@kernel(parallel=True)
+def saving_propensity_exchange(balance, participants, n_part, skey_pair, skey_share, give):
+    """Paired pool-and-split with saving propensity ``lambda = 1 - give``; returns the total pooled."""
+    half = feistel_half_bits(n_part)
+    pooled = np.int64(0)
+    for k in prange(n_part // 2):
+        i = participant(permute(skey_pair, 2 * k, half, n_part), participants)
+        j = participant(permute(skey_pair, 2 * k + 1, half, n_part), participants)
+        bi = balance[i]
+        bj = balance[j]
+        put_i = min(np.int64(math.floor(give * bi)), bi)
+        put_j = min(np.int64(math.floor(give * bj)), bj)
+        pool = put_i + put_j
+        share_i = min(np.int64(math.floor(draw_uniform(skey_share, k) * pool)), pool)
+        balance[i] = bi - put_i + share_i
+        balance[j] = bj - put_j + (pool - share_i)
+        pooled += pool
+    return pooled
+
+
+@kernel(parallel=True)
+def yard_sale_exchange(balance, participants, n_part, skey_pair, skey_coin, stake_fraction, zeta,
+                       mean_balance):
+    """Paired yard-sale bets; returns the total amount that changed hands."""
+    half = feistel_half_bits(n_part)
+    moved = np.int64(0)
+    for k in prange(n_part // 2):
+        i = participant(permute(skey_pair, 2 * k, half, n_part), participants)
+        j = participant(permute(skey_pair, 2 * k + 1, half, n_part), participants)
+        bi = balance[i]
+        bj = balance[j]
+        stake = np.int64(math.floor(stake_fraction * min(bi, bj)))
+        p_i = 0.5
+        if zeta != 0.0 and mean_balance > 0.0:
+            p_i = 0.5 * (1.0 + zeta * np.float64(bi - bj) / mean_balance)
+            p_i = min(max(p_i, 0.0), 1.0)
+        if draw_uniform(skey_coin, k) < p_i:
+            balance[i] = bi + stake
+            balance[j] = bj - stake
+        else:
+            balance[i] = bi - stake
+            balance[j] = bj + stake
+        moved += stake
+    return moved
+
+
+@kernel(parallel=True)
+def collect_fraction(balance, participants, n_part, rate):
+    """Take ``floor(rate * b)`` from each participant; returns the total taken."""
+    total = np.int64(0)
+    for k in prange(n_part):
+        i = participant(k, participants)
+        b = balance[i]
+        take = min(np.int64(math.floor(rate * b)), b)
+        balance[i] = b - take
+        total += take
+    return total
+
+
+@kernel(parallel=True)
+def credit_each(balance, participants, n_part, amount):
+    """Add ``amount`` to each participant; returns the total credited."""
+    for k in prange(n_part):
+        balance[participant(k, participants)] += amount
+    return amount * n_part
+
+
+@kernel(parallel=True)
+def sum_participants(balance, participants, n_part):
+    """Exact integer sum of the participants' balances."""
+    total = np.int64(0)
+    for k in prange(n_part):
+        total += balance[participant(k, participants)]
+    return total

@@ -1,0 +1,545 @@
+"""Scenarios: TOML files validated into frozen objects, built-in presets, dotted-key overrides.
+
+A scenario is a TOML document with the tables ``[run]``, ``[population]``, ``[sumsy]``,
+``[governance]``, ``[exchange]`` and an array ``[[events]]``; top-level ``name``, ``description`` and
+``extends`` (a built-in preset or a path to start from). Every key has a type, a default, an
+accepted range and a description (the README's key table is generated from them and a test keeps
+it in sync). Any bad input - an unknown key, a wrong type, an impossible value, a population that
+will not fit in memory - raises :class:`ScenarioError` naming the key and what is accepted, before
+any work starts. Amounts are in currency units here and become int64 minor units in the engine.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+INT64_MAX = 2**63 - 1
+
+
+class ScenarioError(ValueError):
+    """A scenario key has a value that is not accepted; the message names key and accepted values."""
+
+
+# --------------------------------------------------------------------------------------------
+# key specifications
+# --------------------------------------------------------------------------------------------
+def _typename(v: Any) -> str:
+    return type(v).__name__
+
+
+def _number(key, v, *, lo=None, hi=None, lo_open=False, hi_open=False, integer=False):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
+        want = "an integer" if integer else "a number"
+        raise ScenarioError(f"{key} must be {want}, got {_typename(v)} {v!r}")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ScenarioError(f"{key} must be finite, got {v!r}")
+    lo_bad = lo is not None and (v <= lo if lo_open else v < lo)
+    hi_bad = hi is not None and (v >= hi if hi_open else v > hi)
+    if lo_bad or hi_bad:
+        lb = "(" if lo_open else "["
+        rb = ")" if hi_open else "]"
+        rng = f"{lb}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{rb}"
+        raise ScenarioError(f"{key} = {v!r} is out of range; accepted: {rng}")
+    return v if integer else float(v)
+
+
+def Int(lo=None, hi=None):
+    return lambda key, v: _number(key, v, lo=lo, hi=hi, integer=True)
+
+
+def Float(lo=None, hi=None, lo_open=False, hi_open=False):
+    return lambda key, v: _number(key, v, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
+
+
+def Choice(*values):
+    def check(key, v):
+        if not isinstance(v, str) or v not in values:
+            raise ScenarioError(f"{key} = {v!r} is not accepted; accepted values: {', '.join(values)}")
+        return v
+
+    return check
+
+
+def Bool(key, v):
+    if not isinstance(v, bool):
+        raise ScenarioError(f"{key} must be true or false, got {_typename(v)} {v!r}")
+    return v
+
+
+def Str(key, v):
+    if not isinstance(v, str):
+        raise ScenarioError(f"{key} must be a string, got {_typename(v)} {v!r}")
+    return v
+
+
+def IntList(lo=0):
+    def check(key, v):
+        if not isinstance(v, (list, tuple)):
+            raise ScenarioError(f"{key} must be a list of integers, got {_typename(v)} {v!r}")
+        return tuple(_number(f"{key}[{i}]", x, lo=lo, integer=True) for i, x in enumerate(v))
+
+    return check
+
+
+def _pairs(key, v, what):
+    if not isinstance(v, (list, tuple)):
+        raise ScenarioError(f"{key} must be a list of {what}, got {_typename(v)} {v!r}")
+    for i, row in enumerate(v):
+        if not isinstance(row, (list, tuple)):
+            raise ScenarioError(f"{key}[{i}] must be a list {what}, got {_typename(row)} {row!r}")
+    return v
+
+
+def Tiers(key, v):
+    rows = _pairs(key, v, "[lower_bound, rate] pairs")
+    out = []
+    for i, row in enumerate(rows):
+        if len(row) != 2:
+            raise ScenarioError(f"{key}[{i}] must be [lower_bound, rate], got {row!r}")
+        lower = _number(f"{key}[{i}][0] (lower bound)", row[0], lo=0)
+        rate = _number(f"{key}[{i}][1] (rate)", row[1], lo=0, hi=1, hi_open=True)
+        if i == 0 and lower != 0:
+            raise ScenarioError(f"{key}[0] lower bound must be 0 (the first bracket starts at 0), got {lower}")
+        if i > 0 and lower <= out[-1][0]:
+            raise ScenarioError(f"{key} lower bounds must increase strictly; bracket {i} starts at {lower}")
+        out.append((lower, rate))
+    return tuple(out)
+
+
+def Loans(key, v):
+    rows = _pairs(key, v, "[lender, borrower, amount] triples")
+    out = []
+    for i, row in enumerate(rows):
+        if len(row) != 3:
+            raise ScenarioError(f"{key}[{i}] must be [lender, borrower, amount], got {row!r}")
+        lender = _number(f"{key}[{i}][0] (lender)", row[0], lo=0, integer=True)
+        borrower = _number(f"{key}[{i}][1] (borrower)", row[1], lo=0, integer=True)
+        amount = _number(f"{key}[{i}][2] (amount)", row[2], lo=0)
+        if lender == borrower:
+            raise ScenarioError(f"{key}[{i}]: an account cannot lend its buffer to itself")
+        out.append((lender, borrower, amount))
+    return tuple(out)
+
+
+def key(default, check, doc, factory=None):
+    """A scenario key: default value, validator and one-line description."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"check": check, "doc": doc})
+    return field(default=default, metadata={"check": check, "doc": doc})
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunConfig:
+    ticks: int = key(3600, Int(1, 10**9), "ticks to simulate (one tick = one day)")
+    period: int = key(30, Int(1, 10**6), "ticks per accounting period (GI and demurrage act at its start)")
+    sample_every: int = key(0, Int(0), "ticks between samples of the outputs; 0 = one period")
+    backend: str = key("cpu", Choice("cpu"), "where kernels run")
+    minor_units: int = key(100, Int(1, 10**9), "minor units per currency unit (money is int64 in minor units)")
+    check_ledger: str = key("period", Choice("tick", "period", "off"),
+                            "how often the exact stock-flow identity is checked")
+    track: tuple = key(None, IntList(0), "account indices whose balances are recorded (households first, then firms)",
+                       factory=tuple)
+    lorenz_points: int = key(101, Int(2, 10001), "points of the population-share grid for Lorenz curves")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PopulationConfig:
+    households: int = key(10_000, Int(1, 10**12), "household accounts")
+    firms: int = key(0, Int(0, 10**12), "firm / legal-entity accounts: pay demurrage, no GI, no buffer, no exchange")
+    eligible_share: float = key(1.0, Float(0, 1), "share of households eligible for GI (the first ones by index)")
+    active_share: float = key(1.0, Float(0, 1), "share of households taking part in exchange (a random subset)")
+    initial_balance: float = key(0.0, Float(0), "mean starting balance of a household, currency units")
+    initial_distribution: str = key("equal", Choice("equal", "exponential"),
+                                    "starting balances: all equal, or exponential with that mean")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SumsyConfig:
+    enabled: bool = key(True, Bool, "guaranteed income + demurrage on (false: money only moves)")
+    guaranteed_income: float = key(2000.0, Float(0), "GI per eligible account per period, currency units")
+    demurrage: float = key(0.01, Float(0, 1, hi_open=True), "demurrage rate per period, 0 <= d < 1")
+    demurrage_free_buffer: float = key(0.0, Float(0), "demurrage-free buffer of each eligible account, currency units")
+    tiers: tuple = key(None, Tiers, "tiered demurrage [[lower_bound, rate], ...] from 0 up; replaces the flat rate",
+                       factory=tuple)
+    demurrage_base: str = key("average", Choice("average", "end"),
+                              "demurrage on the period's time-weighted average balance or on the end balance")
+    mode: str = key("period", Choice("period", "transactional"),
+                    "period: GI and demurrage at period starts; transactional: accrued pro rata when touched")
+    buffer_loans: tuple = key(None, Loans, "buffer lending [[lender, borrower, amount], ...], currency units",
+                              factory=tuple)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GovernanceConfig:
+    funding: str = key("none", Choice("none", "demurrage", "fixed_rate", "on_demand"),
+                       "none; demurrage (collected demurrage funds governance, surplus destroyed); "
+                       "fixed_rate (tax `rate` on balances); on_demand (up to `rate` of each balance, only what `budget` needs)")
+    budget: float = key(0.0, Float(0), "governance spending per period, currency units, paid equally to eligible households")
+    rate: float = key(0.0, Float(0, 1, hi_open=True), "fixed_rate: tax rate per period; on_demand: upper bound g")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeConfig:
+    rule: str = key("none", Choice("none", "random_fraction", "saving_propensity", "yard_sale"),
+                    "exchange rule between active households each tick")
+    fraction: float = key(0.1, Float(0, 1, lo_open=True),
+                          "random_fraction: largest share of its balance an account pays; yard_sale: stake share")
+    saving_propensity: float = key(0.0, Float(0, 1, hi_open=True), "saving_propensity: lambda, the share each party keeps")
+    chi: float = key(0.0, Float(0, 1), "yard_sale: redistribution toward the mean per tick")
+    zeta: float = key(0.0, Float(0), "yard_sale: wealth-attained advantage of the richer party")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventConfig:
+    kind: str = key("injection", Choice("injection", "loss"), "injection creates money; loss destroys a share of balances")
+    tick: int = key(0, Int(0), "first tick of the event (after that tick's period start)")
+    every: int = key(0, Int(0), "repeat every this many ticks; 0 = once")
+    target: str = key("all", Choice("all", "households", "firms", "one"), "accounts the event applies to")
+    account: int = key(0, Int(0), "the account when target = one")
+    share: float = key(1.0, Float(0, 1, lo_open=True), "random share of the target accounts hit (the same ones each time)")
+    amount: float = key(0.0, Float(0), "injection: amount per account, currency units")
+    fraction: float = key(0.0, Float(0, 1), "loss: share of each balance destroyed")
+
+
+SECTIONS = {
+    "run": RunConfig,
+    "population": PopulationConfig,
+    "sumsy": SumsyConfig,
+    "governance": GovernanceConfig,
+    "exchange": ExchangeConfig,
+}
+META_KEYS = ("name", "description", "extends")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """A validated, immutable scenario. Build with :func:`load_scenario`."""
+
+    name: str = "custom"
+    description: str = ""
+    run: RunConfig = field(default_factory=RunConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    sumsy: SumsyConfig = field(default_factory=SumsyConfig)
+    governance: GovernanceConfig = field(default_factory=GovernanceConfig)
+    exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
+    events: tuple = ()
+
+    # -- derived values used by the engine ------------------------------------------------
+    @property
+    def sample_every(self) -> int:
+        return self.run.sample_every or self.run.period
+
+    @property
+    def n_accounts(self) -> int:
+        return self.population.households + self.population.firms
+
+    @property
+    def n_eligible(self) -> int:
+        return round(self.population.eligible_share * self.population.households)
+
+    @property
+    def n_active(self) -> int:
+        return round(self.population.active_share * self.population.households)
+
+    def minor(self, amount: float) -> int:
+        """Currency units to int64 minor units (rounded to the nearest minor unit)."""
+        return int(round(amount * self.run.minor_units))
+
+    # -- conversion -----------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The fully resolved scenario as plain TOML-able data."""
+        out = {"name": self.name, "description": self.description}
+        for sec in SECTIONS:
+            out[sec] = {f.name: _plain(getattr(getattr(self, sec), f.name))
+                        for f in dataclasses.fields(SECTIONS[sec])}
+        out["events"] = [{f.name: getattr(e, f.name) for f in dataclasses.fields(EventConfig)} for e in self.events]
+        return out
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "Scenario":
+        """A new scenario with dotted keys replaced, e.g. ``{"sumsy.demurrage": 0.02}``.
+
+        ``events`` is replaced as a whole (a list of tables). The result is validated again.
+        """
+        data = self.to_dict()
+        for dotted, value in overrides.items():
+            _set_dotted(data, dotted, value)
+        return scenario_from_dict(data)
+
+
+def _plain(v):
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _set_dotted(data: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    if len(parts) == 1:
+        if parts[0] not in META_KEYS + ("events",) or parts[0] == "extends":
+            raise ScenarioError(f"unknown key {dotted!r}; keys are section.name, e.g. sumsy.demurrage "
+                                f"(sections: {', '.join(SECTIONS)}), or name, description, events")
+        data[parts[0]] = value
+        return
+    if len(parts) != 2 or parts[0] not in SECTIONS:
+        raise ScenarioError(f"unknown key {dotted!r}; sections: {', '.join(SECTIONS)}, events")
+    sec, name = parts
+    names = [f.name for f in dataclasses.fields(SECTIONS[sec])]
+    if name not in names:
+        raise ScenarioError(_unknown(f"{sec}.{name}", name, names, sec))
+    data.setdefault(sec, {})[name] = value
+
+
+def _unknown(full, name, names, sec):
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {sec}.{close[0]}?" if close else ""
+    return f"unknown key {full!r}{hint} accepted keys in [{sec}]: {', '.join(names)}"
+
+
+def _section(cls, sec: str, raw: Any):
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"[{sec}] must be a table, got {_typename(raw)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for name, v in raw.items():
+        if name not in fields:
+            raise ScenarioError(_unknown(f"{sec}.{name}", name, list(fields), sec))
+        values[name] = fields[name].metadata["check"](f"{sec}.{name}", v)
+    return cls(**values)
+
+
+def scenario_from_dict(data: dict, *, _depth: int = 0) -> Scenario:
+    """Validate a scenario given as nested data (the parsed TOML)."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"a scenario must be a table, got {_typename(data)}")
+    data = dict(data)
+    base = data.pop("extends", None)
+    if base is not None:
+        if _depth > 8:
+            raise ScenarioError("extends: chain too deep (a cycle?)")
+        parent = _raw_scenario(Str("extends", base), _depth + 1)
+        data = _merge(parent, data)
+    for k in data:
+        if k not in SECTIONS and k not in META_KEYS + ("events",):
+            close = difflib.get_close_matches(k, list(SECTIONS) + ["events"], n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ScenarioError(f"unknown table or key {k!r}{hint} accepted: "
+                                f"{', '.join(list(SECTIONS) + ['events', 'name', 'description', 'extends'])}")
+    sections = {sec: _section(cls, sec, data.get(sec, {})) for sec, cls in SECTIONS.items()}
+    events_raw = data.get("events", [])
+    if not isinstance(events_raw, list):
+        raise ScenarioError(f"events must be a list of tables ([[events]]), got {_typename(events_raw)}")
+    events = tuple(_section(EventConfig, f"events[{i}]", e) for i, e in enumerate(events_raw))
+    sc = Scenario(name=Str("name", data.get("name", "custom")),
+                  description=Str("description", data.get("description", "")),
+                  events=events, **sections)
+    _check_cross(sc)
+    return sc
+
+
+def _merge(parent: dict, child: dict) -> dict:
+    out = dict(parent)
+    for k, v in child.items():
+        if k in SECTIONS and isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def _check_cross(sc: Scenario) -> None:
+    """Checks that involve more than one key."""
+    r, p, s, g, x = sc.run, sc.population, sc.sumsy, sc.governance, sc.exchange
+    n = sc.n_accounts
+    if r.sample_every > r.ticks:
+        raise ScenarioError(f"run.sample_every = {r.sample_every} exceeds run.ticks = {r.ticks}")
+    for i, a in enumerate(r.track):
+        if a >= n:
+            raise ScenarioError(f"run.track[{i}] = {a} is not an account; accepted: 0 .. {n - 1} "
+                                f"(households 0..{p.households - 1}, then firms)")
+    if x.rule != "none" and sc.n_active < 2:
+        raise ScenarioError(f"exchange.rule = {x.rule!r} needs at least 2 active households; "
+                            f"population.households * population.active_share = {sc.n_active}")
+    lent: dict[int, float] = {}
+    for i, (lender, borrower, amount) in enumerate(s.buffer_loans):
+        where = f"sumsy.buffer_loans[{i}]"
+        if lender >= sc.n_eligible:
+            raise ScenarioError(f"{where}: lender {lender} is not a GI-eligible household "
+                                f"(eligible: 0 .. {sc.n_eligible - 1})")
+        if borrower >= n:
+            raise ScenarioError(f"{where}: borrower {borrower} is not an account (0 .. {n - 1})")
+        lent[lender] = lent.get(lender, 0.0) + amount
+        if lent[lender] > s.demurrage_free_buffer + 1e-12:
+            raise ScenarioError(f"{where}: household {lender} lends {lent[lender]} in all, more than its "
+                                f"sumsy.demurrage_free_buffer = {s.demurrage_free_buffer}")
+    if g.funding != "none" and not s.enabled:
+        raise ScenarioError(f"governance.funding = {g.funding!r} needs sumsy.enabled = true")
+    if g.funding in ("fixed_rate", "on_demand") and g.rate <= 0:
+        raise ScenarioError(f"governance.funding = {g.funding!r} needs governance.rate > 0")
+    if g.funding == "none" and g.budget > 0:
+        raise ScenarioError("governance.budget > 0 needs governance.funding (demurrage, fixed_rate or on_demand)")
+    if g.funding != "none" and sc.n_eligible == 0:
+        raise ScenarioError("governance spending goes to GI-eligible households: population.eligible_share is 0")
+    for i, e in enumerate(sc.events):
+        where = f"events[{i}]"
+        if e.tick >= r.ticks:
+            raise ScenarioError(f"{where}.tick = {e.tick} is after the run; accepted: 0 .. {r.ticks - 1}")
+        if e.target == "one" and e.account >= n:
+            raise ScenarioError(f"{where}.account = {e.account} is not an account (0 .. {n - 1})")
+        if e.target == "firms" and p.firms == 0:
+            raise ScenarioError(f"{where}.target = 'firms' but population.firms = 0")
+        if e.kind == "injection" and e.amount <= 0:
+            raise ScenarioError(f"{where}: an injection needs amount > 0")
+        if e.kind == "loss" and e.fraction <= 0:
+            raise ScenarioError(f"{where}: a loss needs fraction > 0")
+    # money must fit int64 with room for the period sums (sum of `period` balances)
+    limit = INT64_MAX // max(r.period, 1)
+    for what, amount in (("sumsy.guaranteed_income", s.guaranteed_income),
+                         ("population.initial_balance", p.initial_balance * 64),
+                         ("governance.budget", g.budget),
+                         *((f"events[{i}].amount", e.amount) for i, e in enumerate(sc.events))):
+        if sc.minor(amount) * max(n, 1) > limit:
+            raise ScenarioError(f"{what} = {amount} in minor units (x{r.minor_units}) times {n} accounts "
+                                f"overflows int64 money; lower it or run.minor_units")
+    need = estimate_memory(sc)
+    avail = available_memory()
+    if need > 0.8 * avail:
+        raise ScenarioError(f"population.households = {p.households} (+ {p.firms} firms) needs about "
+                            f"{need / 2**30:.1f} GiB of state, more than 80 % of the "
+                            f"{avail / 2**30:.1f} GiB available here; lower population.households")
+
+
+def bytes_per_account(sc: Scenario) -> int:
+    """State bytes per account for this scenario (see spms_mc.state.State)."""
+    b = 8 + 1  # balance, flags
+    if sc.sumsy.enabled and sc.sumsy.mode == "period" and sc.sumsy.demurrage_base == "average":
+        b += 8  # period_sum
+    if sc.sumsy.enabled and sc.sumsy.mode == "transactional":
+        b += 8  # last_tick
+    b += 8  # scratch: exchange debits and the sort buffer of the metrics
+    if sc.sumsy.buffer_loans:
+        b += 8
+    if sc.population.active_share < 1:
+        b += 8
+    return b
+
+
+def estimate_memory(sc: Scenario) -> int:
+    return bytes_per_account(sc) * sc.n_accounts
+
+
+def available_memory() -> int:
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # pragma: no cover - psutil comes with dask.distributed
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+# --------------------------------------------------------------------------------------------
+# presets and loading
+# --------------------------------------------------------------------------------------------
+def preset_names() -> list[str]:
+    root = resources.files("spms_mc") / "scenarios"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def _raw_scenario(name_or_path: str, depth: int = 0) -> dict:
+    path = Path(name_or_path)
+    if name_or_path in preset_names():
+        text = (resources.files("spms_mc") / "scenarios" / f"{name_or_path}.toml").read_text()
+        where = f"preset {name_or_path!r}"
+    elif path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ScenarioError(f"scenario file {str(path)!r} does not exist")
+        text = path.read_text()
+        where = str(path)
+    else:
+        raise ScenarioError(f"unknown scenario {name_or_path!r}; built-in: {', '.join(preset_names())}, "
+                            f"or a path to a .toml file")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{where}: not valid TOML: {exc}") from None
+    if "extends" in data:
+        base = data.pop("extends")
+        data = _merge(_raw_scenario(Str("extends", base), depth + 1), data)
+    return data
+
+
+def load_scenario(name_or_path: str | os.PathLike = "sumsy", overrides: dict | None = None) -> Scenario:
+    """Load a built-in preset by name or a TOML file by path, validate it, apply overrides."""
+    sc = scenario_from_dict(_raw_scenario(str(name_or_path)))
+    return sc.with_overrides(overrides) if overrides else sc
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: parsed as a TOML value, else taken as a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_assignments(items) -> dict:
+    out = {}
+    for item in items or ():
+        if "=" not in item:
+            raise ScenarioError(f"--set {item!r}: expected KEY=VALUE, e.g. sumsy.demurrage=0.02")
+        k, v = item.split("=", 1)
+        out[k.strip()] = parse_value(v.strip())
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# TOML output (the subset scenarios use)
+# --------------------------------------------------------------------------------------------
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def dumps_toml(data: dict) -> str:
+    lines = []
+    for k, v in data.items():
+        if not isinstance(v, (dict, list)) or (isinstance(v, list) and k != "events"):
+            lines.append(f"{k} = {_toml_value(v)}")
+    for k, v in data.items():
+        if isinstance(v, dict):
+            lines.append(f"\n[{k}]")
+            lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in v.items()]
+    for e in data.get("events", []):
+        lines.append("\n[[events]]")
+        lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in e.items()]
+    return "\n".join(lines) + "\n"
+
+
+def key_table() -> list[tuple[str, str, str]]:
+    """(dotted key, default, description) for every scenario key, for the README."""
+    rows = []
+    for sec, cls in list(SECTIONS.items()) + [("events[]", EventConfig)]:
+        inst = cls()
+        for f in dataclasses.fields(cls):
+            rows.append((f"{sec}.{f.name}", _toml_value(_plain(getattr(inst, f.name))), f.metadata["doc"]))
+    return rows

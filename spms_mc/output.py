@@ -1,0 +1,93 @@
+"""Turn raw member results into the xarray Dataset of DESIGN.md "Output dataset".
+
+Money variables are float64 in currency units; the exact ledger (``flows_created``,
+``flows_destroyed``) is int64 in minor units. Every variable carries ``units`` and ``description``
+attributes; the dataset attributes hold the resolved scenario TOML, the root seed and package
+versions.
+"""
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import xarray as xr
+
+from .engine import STAT_NAMES, RunResult, quantile_grid
+
+DESCRIPTIONS = {
+    "money_stock": ("currency units", "money stock: all accounts, institutional accounts included"),
+    "flows_created": ("minor units", "money created per ledger flow during the interval ending at the sample"),
+    "flows_destroyed": ("minor units", "money destroyed per ledger flow during the interval ending at the sample"),
+    "gini": ("1", "Gini coefficient of household balances"),
+    "top1_share": ("1", "share of household money held by the richest 1 %"),
+    "top10_share": ("1", "share of household money held by the richest 10 %"),
+    "bottom50_share": ("1", "share of household money held by the poorest 50 %"),
+    "mean_balance": ("currency units", "mean household balance"),
+    "median_balance": ("currency units", "median household balance"),
+    "lorenz": ("1", "Lorenz curve of household balances on the population-share grid"),
+    "tracked_balance": ("currency units", "balance of each tracked account"),
+    "sink_balance": ("currency units", "balance of the rounding sink (remainders of equal splits)"),
+    "governance_balance": ("currency units", "balance of the governance account"),
+    "demurrage_collected": ("currency units", "demurrage charged during the interval (destroyed or to governance)"),
+    "governance_spending": ("currency units", "governance spending paid to households during the interval"),
+}
+
+
+def versions() -> dict[str, str]:
+    import numba
+    import zarr
+
+    from . import __version__
+
+    return {"spms_mc": __version__, "numpy": np.__version__, "numba": numba.__version__,
+            "xarray": xr.__version__, "zarr": zarr.__version__, "python": platform.python_version()}
+
+
+def closed_form_money_stock(sc) -> float | None:
+    """|eligible| x GI / d (paper conclusion 3), when the scenario is one where it holds."""
+    s = sc.sumsy
+    if (not s.enabled or s.tiers or s.demurrage <= 0 or s.demurrage_free_buffer > 0
+            or sc.governance.funding != "none" or sc.population.firms > 0):
+        return None
+    return sc.n_eligible * s.guaranteed_income / s.demurrage
+
+
+def to_dataset(res: RunResult) -> xr.Dataset:
+    sc = res.scenario
+    scale = 1.0 / sc.run.minor_units
+    dims_t = ("member", "time")
+    data = {
+        "money_stock": (dims_t, res.money_stock[None] * scale),
+        "flows_created": (dims_t + ("flow",), res.flows_created[None]),
+        "flows_destroyed": (dims_t + ("flow",), res.flows_destroyed[None]),
+        "lorenz": (dims_t + ("quantile",), res.lorenz[None]),
+    }
+    for name in STAT_NAMES:
+        v = res.stats[name]
+        data[name] = (dims_t, (v * scale if name.endswith("balance") else v)[None])
+    if res.tracked.shape[1]:
+        data["tracked_balance"] = (dims_t + ("tracked",), res.tracked[None] * scale)
+    for name, v in res.extra.items():
+        data[name] = (dims_t, v[None] * scale)
+    coords = {
+        "member": [res.member],
+        "tick": ("time", res.ticks),
+        "quantile": quantile_grid(sc),
+        "flow": np.array(res.flows, dtype=str) if res.flows else np.array([], dtype="<U1"),
+    }
+    if res.tracked.shape[1]:
+        coords["tracked"] = np.array(sc.run.track, np.int64)
+    ds = xr.Dataset(data, coords=coords)
+    for name, (units, desc) in DESCRIPTIONS.items():
+        if name in ds:
+            ds[name].attrs.update(units=units, description=desc)
+    ds["tick"].attrs.update(units="ticks", description="ticks completed when the sample was taken")
+    ds["quantile"].attrs.update(units="1", description="population share (poorest first)")
+    target = closed_form_money_stock(sc)
+    ds.attrs.update(
+        scenario=sc.to_toml(), scenario_name=sc.name, root_seed=str(res.seed),
+        minor_units=sc.run.minor_units, period=sc.run.period, process_order=" -> ".join(res.process_order),
+        **({"money_stock_closed_form": target} if target is not None else {}),
+        **{f"version_{k}": v for k, v in versions().items()},
+    )
+    return ds.set_xindex("tick")

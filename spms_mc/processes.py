@@ -1,0 +1,253 @@
+"""Processes: one per economic mechanism; each calls kernels and books its flows.
+
+No process loops over accounts in Python. A process has two hooks that the engine calls in the
+regime's declared order: ``on_period_start(tick)`` at ticks where ``tick % period == 0`` and
+``on_tick(tick)`` every tick (see :mod:`spms_mc.engine` for the order within a tick).
+
+* :class:`SumsyMoney` - guaranteed income + demurrage, governance funding (SuMSy paper,
+  `seeds/sumsy_money_supply_model.md` sections 3.1, 4.5, 5.1-5.3).
+* :class:`Events` - injections and losses (paper section 6).
+* :class:`Exchange` - kinetic exchange between households (MODEL.md section 2).
+"""
+from __future__ import annotations
+
+import numpy as np
+from spms_mc_kernels import rng
+from spms_mc_kernels.sumsy import tiered_charge
+
+from .config import Scenario
+from .ledger import Ledger
+from .state import EMPTY, GOVERNANCE, SINK, State
+
+
+class Process:
+    name = "process"
+    creates: tuple[str, ...] = ()
+    destroys: tuple[str, ...] = ()
+
+    def __init__(self, sc: Scenario, state: State, ledger: Ledger, backend, key: int):
+        self.sc, self.state, self.ledger, self.backend, self.key = sc, state, ledger, backend, key
+
+    def skey(self, tick: int, stream: int) -> np.uint64:
+        return np.uint64(rng.stream_key(self.key, tick, stream))
+
+    def on_period_start(self, tick: int) -> None:
+        pass
+
+    def on_tick(self, tick: int) -> None:
+        pass
+
+    def outputs(self) -> dict[str, float]:
+        """Process variables sampled with the outputs: name -> value in minor units since last."""
+        return {}
+
+
+class SumsyMoney(Process):
+    """Guaranteed income + demurrage, in the periodic or transactional variant, with governance.
+
+    Periodic (the paper's core model): at each period start, demurrage on the last period's
+    time-weighted average balance (of the start-of-tick balances, paper section 3.1.2) or end
+    balance, then GI, as one atomic pass; then governance. Transactional: GI and demurrage accrue
+    pro rata whenever an account takes part in exchange or an event, and for every account at
+    period starts.
+
+    Governance funding (paper 4.5 and 5.3): ``demurrage`` routes collected demurrage to the
+    governance account, which pays ``budget`` to eligible households and destroys the surplus;
+    ``fixed_rate`` taxes each account's demurrage base at ``rate`` into the governance account,
+    which keeps what it does not spend and pays demurrage on it as a non-eligible account;
+    ``on_demand`` takes the same fraction F of the upper bound ``rate`` from every account, with F
+    just large enough for the budget, and spends it at once. Equal shares are rounded down; the
+    remainder goes to the rounding sink.
+    """
+
+    name = "sumsy"
+    creates = ("gi",)
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        s, sc = self.sc.sumsy, self.sc
+        self.destroys = ("demurrage",) + (("governance_surplus",)
+                                          if sc.governance.funding in ("demurrage", "on_demand") else ())
+        self.period = sc.run.period
+        self.gi = np.int64(sc.minor(s.guaranteed_income))
+        self.buffer = np.int64(sc.minor(s.demurrage_free_buffer))
+        tiers = s.tiers or ((0.0, s.demurrage),)
+        self.tier_lower = np.array([sc.minor(lo) for lo, _ in tiers], np.float64)
+        self.tier_rate = np.array([r for _, r in tiers], np.float64)
+        self.use_average = s.demurrage_base == "average"
+        self.transactional = s.mode == "transactional"
+        g = sc.governance
+        self.funding = g.funding
+        self.budget = sc.minor(g.budget)
+        self.gov_rate = g.rate
+        self.gov_period_sum = 0
+        self.collected = 0
+        self.spent = 0
+
+    def on_period_start(self, tick: int) -> None:
+        st, b = self.state, self.backend
+        self.ledger.guard(int(self.gi) * st.n_eligible, "guaranteed income")
+        if self.transactional:
+            dem, gi = b.accrue_accounts(EMPTY, st.n_accounts, tick, st.balance, st.last_tick, st.flags,
+                                        self.period, self.gi, self.buffer, st.buffer_by_account,
+                                        self.tier_lower, self.tier_rate)
+            self.ledger.destroy("demurrage", dem)
+            self.ledger.create("gi", gi)
+            self.collected += int(dem)
+            return
+        charge = tick > 0
+        tax_rate = 0.0
+        if charge and self.funding == "fixed_rate":
+            tax_rate = self.gov_rate
+        elif charge and self.funding == "on_demand":
+            base = b.sum_charge_base(st.balance, st.period_sum, self.use_average, self.period)
+            ceiling = self.gov_rate * base
+            tax_rate = self.gov_rate * min(1.0, self.budget / ceiling) if ceiling > 0 else 0.0
+        dem, tax, gi = b.settle_period(st.balance, st.period_sum, self.use_average, self.period, st.flags,
+                                       charge, self.gi, self.buffer, st.buffer_by_account,
+                                       self.tier_lower, self.tier_rate, tax_rate)
+        self.ledger.create("gi", gi)
+        self.collected += int(dem)
+        if self.funding == "demurrage":
+            st.institutions[GOVERNANCE] += dem
+        else:
+            self.ledger.destroy("demurrage", dem)
+        st.institutions[GOVERNANCE] += tax
+        if charge and self.funding != "none":
+            self._govern()
+
+    def _govern(self) -> None:
+        st = self.state
+        gov = int(st.institutions[GOVERNANCE])
+        if self.funding == "fixed_rate":  # a non-eligible account: pays demurrage on its average
+            base = (self.gov_period_sum / self.period) if self.use_average else float(gov)
+            dem = min(int(np.floor(tiered_charge(base, self.tier_lower, self.tier_rate))), gov)
+            gov -= dem
+            self.ledger.destroy("demurrage", dem)
+            self.collected += dem
+        spend = min(self.budget, gov)
+        each = spend // st.n_eligible
+        self.backend.credit_each(st.balance, EMPTY, st.n_eligible, np.int64(each))  # eligible = first n
+        st.institutions[SINK] += spend - each * st.n_eligible
+        gov -= spend
+        self.spent += spend
+        if self.funding in ("demurrage", "on_demand"):
+            self.ledger.destroy("governance_surplus", gov)
+            gov = 0
+        st.institutions[GOVERNANCE] = gov
+
+    def on_tick(self, tick: int) -> None:
+        st = self.state
+        if self.transactional:
+            if self.sc.exchange.rule != "none":
+                self.touch(st.participants, st.n_participants, tick)
+            return
+        first = tick % self.period == 0
+        if self.use_average:
+            self.backend.accumulate_period(st.balance, st.period_sum, first)
+            gov = int(st.institutions[GOVERNANCE])
+            self.gov_period_sum = gov if first else self.gov_period_sum + gov
+
+    def touch(self, accounts: np.ndarray, n: int, tick: int) -> None:
+        """Transactional variant: accrue GI and demurrage of accounts about to be used."""
+        if not self.transactional:
+            return
+        st = self.state
+        dem, gi = self.backend.accrue_accounts(accounts, n, tick, st.balance, st.last_tick, st.flags,
+                                               self.period, self.gi, self.buffer, st.buffer_by_account,
+                                               self.tier_lower, self.tier_rate)
+        self.ledger.destroy("demurrage", dem)
+        self.ledger.create("gi", gi)
+        self.collected += int(dem)
+
+    def outputs(self) -> dict[str, float]:
+        out = {"demurrage_collected": self.collected}
+        self.collected = 0
+        if self.funding != "none":
+            out["governance_spending"] = self.spent
+            self.spent = 0
+        return out
+
+
+class Events(Process):
+    """One-off or periodic injections and losses (SuMSy paper section 6, stress scenarios)."""
+
+    name = "events"
+
+    def __init__(self, *a, sumsy: SumsyMoney | None = None):
+        super().__init__(*a)
+        kinds = {e.kind for e in self.sc.events}
+        self.creates = ("injection",) if "injection" in kinds else ()
+        self.destroys = ("loss",) if "loss" in kinds else ()
+        self.sumsy = sumsy
+        H, F = self.state.n_households, self.state.n_firms
+        self.plan = []
+        for k, e in enumerate(self.sc.events):
+            lo, hi = {"all": (0, H + F), "households": (0, H), "firms": (H, H + F),
+                      "one": (e.account, e.account + 1)}[e.target]
+            skey = np.uint64(rng.stream_key(self.key, 0, rng.STREAM_EVENT_BASE + k))
+            self.plan.append((e, lo, hi, skey))
+
+    def on_tick(self, tick: int) -> None:
+        st, b = self.state, self.backend
+        for e, lo, hi, skey in self.plan:
+            if not (tick == e.tick or (e.every > 0 and tick > e.tick and (tick - e.tick) % e.every == 0)):
+                continue
+            if self.sumsy is not None and self.sumsy.transactional:
+                self.sumsy.touch(np.arange(lo, hi, dtype=np.int64), hi - lo, tick)
+            if e.kind == "injection":
+                amount = self.sc.minor(e.amount)
+                self.ledger.guard(amount * (hi - lo), f"injection at tick {tick}")
+                self.ledger.create("injection", b.inject(st.balance, lo, hi, np.int64(amount), e.share, skey))
+            else:
+                self.ledger.destroy("loss", b.lose(st.balance, lo, hi, e.fraction, e.share, skey))
+
+
+class Exchange(Process):
+    """Kinetic exchange between active households; money moves, none is created or destroyed
+    (the yard-sale redistribution's pooled remainder goes to the rounding sink)."""
+
+    name = "exchange"
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        x = self.sc.exchange
+        self.rule = x.rule
+        self.give = 1.0 - x.saving_propensity
+
+    def on_tick(self, tick: int) -> None:
+        st, b, x = self.state, self.backend, self.sc.exchange
+        part, n = st.participants, st.n_participants
+        if self.rule == "random_fraction":
+            b.random_fraction_debit(st.balance, st.scratch, part, n,
+                                    self.skey(tick, rng.STREAM_EXCHANGE_FRACTION), x.fraction)
+            b.random_fraction_credit(st.balance, st.scratch, part, n,
+                                     self.skey(tick, rng.STREAM_EXCHANGE_TARGET))
+        elif self.rule == "saving_propensity":
+            b.saving_propensity_exchange(st.balance, part, n, self.skey(tick, rng.STREAM_PAIRING),
+                                         self.skey(tick, rng.STREAM_PAIR_SHARE), self.give)
+        elif self.rule == "yard_sale":
+            mean = 0.0
+            if x.zeta != 0.0:
+                mean = b.sum_participants(st.balance, part, n) / n
+            b.yard_sale_exchange(st.balance, part, n, self.skey(tick, rng.STREAM_PAIRING),
+                                 self.skey(tick, rng.STREAM_PAIR_COIN), x.fraction, x.zeta, mean)
+            if x.chi > 0.0:
+                pool = int(b.collect_fraction(st.balance, part, n, x.chi))
+                each = pool // n
+                b.credit_each(st.balance, part, n, np.int64(each))
+                st.institutions[SINK] += pool - each * n
+
+
+def build_processes(sc: Scenario, state: State, ledger: Ledger, backend, key: int) -> list[Process]:
+    """The regime: the processes of a scenario in their declared order."""
+    args = (sc, state, ledger, backend, key)
+    procs: list[Process] = []
+    sumsy = SumsyMoney(*args) if sc.sumsy.enabled else None
+    if sc.events:
+        procs.append(Events(*args, sumsy=sumsy))
+    if sumsy is not None:
+        procs.append(sumsy)
+    if sc.exchange.rule != "none":
+        procs.append(Exchange(*args))
+    return procs
