@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from spms_mc_kernels import rng
 
@@ -30,6 +31,10 @@ from .processes import build_processes
 from .state import GOVERNANCE, SINK, State, allocate
 
 SEED_MAX = 2**64 - 1
+# Below this many accounts a member runs its kernels on one thread: a parallel launch costs more
+# than it saves there, and on a loaded machine waiting for a descheduled worker thread can make a
+# small run many times slower. Results are bit-identical on any thread count, so this is safe.
+PARALLEL_MIN_ACCOUNTS = 200_000
 
 
 def check_seed(seed) -> int:
@@ -94,6 +99,15 @@ class Engine:
             p.ledger = self.ledger
 
     def run(self, progress=None) -> RunResult:
+        before = numba.get_num_threads()
+        if self.state.n_accounts < PARALLEL_MIN_ACCOUNTS:
+            numba.set_num_threads(1)
+        try:
+            return self._run(progress)
+        finally:
+            numba.set_num_threads(before)
+
+    def _run(self, progress) -> RunResult:
         sc, st, ledger = self.sc, self.state, self.ledger
         ticks = sample_ticks(sc)
         grid = quantile_grid(sc)

@@ -73,7 +73,7 @@ def to_dataset(res: RunResult) -> xr.Dataset:
         "member": [res.member],
         "tick": ("time", res.ticks),
         "quantile": quantile_grid(sc),
-        "flow": np.array(res.flows, dtype=str) if res.flows else np.array([], dtype="<U1"),
+        "flow": np.array(res.flows, dtype=object),  # variable-length strings: in the zarr v3 spec
     }
     if res.tracked.shape[1]:
         coords["tracked"] = np.array(sc.run.track, np.int64)

@@ -1,0 +1,63 @@
+"""The command line, end to end in a subprocess (as a user runs it)."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import spms_mc
+from spms_mc import store
+
+
+def cli(*args, check=True):
+    r = subprocess.run([sys.executable, "-m", "spms_mc", *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise AssertionError(f"exit {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def test_scenarios_and_show():
+    out = cli("scenarios").stdout
+    for name in spms_mc.preset_names():
+        assert name in out
+    toml = cli("show", "sumsy", "--set", "sumsy.demurrage=0.03").stdout
+    assert "demurrage = 0.03" in toml
+
+
+def test_run_writes_a_store_equal_to_simulate(tmp_path):
+    out = tmp_path / "s.zarr"
+    r = cli("run", "sumsy", "--set", "population.households=200", "--set", "run.ticks=240",
+            "--members", "3", "--seed", "7", "--out", str(out))
+    assert "3 member(s)" in r.stdout and "final money stock" in r.stdout
+    ds = store.open_store(out)
+    assert ds.sizes["member"] == 3 and ds["done"].values.tolist() == [1, 1, 1]
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 200, "run.ticks": 240})
+    for m in range(3):
+        one = spms_mc.simulate(sc, seed=7, member=m)
+        for v in one.data_vars:
+            assert np.array_equal(ds[v].isel(member=[m]).values, one[v].values, equal_nan=True), v
+    # refuses to overwrite unless asked
+    r = cli("run", "sumsy", "--out", str(out), check=False)
+    assert r.returncode != 0 and "--overwrite" in (r.stderr + r.stdout)
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["run", "sumsy", "--set", "sumsy.demurrage=2", "--out", "x.zarr"], "sumsy.demurrage = 2"),
+    (["run", "sumsy", "--set", "sumsy.nope=1", "--out", "x.zarr"], "unknown key 'sumsy.nope'"),
+    (["run", "nope", "--out", "x.zarr"], "unknown scenario 'nope'"),
+    (["run", "sumsy", "--scheduler", "mpi", "--out", "x.zarr"], "mpi"),
+])
+def test_bad_input_exits_2_with_a_message(args, msg, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "spms_mc", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2
+    assert msg in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "x.zarr").exists()
+
+
+def test_open_store_refuses_foreign_paths(tmp_path):
+    with pytest.raises(store.StoreError, match="does not exist"):
+        store.open_store(tmp_path / "none.zarr")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(store.StoreError):
+        store.open_store(tmp_path / "plain")

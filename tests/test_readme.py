@@ -1,0 +1,22 @@
+"""The README's set-up commands are the ones CI runs, and its example is real."""
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert f"\n{ci}\n" in readme
+    assert 'python -m pip install . && spms-mc run sumsy --out sumsy.zarr' in readme
+
+
+def test_readme_python_example_output():
+    import spms_mc
+
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 100_000, "sumsy.demurrage": 0.02,
+                                         "run.ticks": 9000})
+    ds = spms_mc.simulate(sc, seed=7)
+    readme = (ROOT / "README.md").read_text()
+    assert f"{ds.gini.isel(time=-1).item():.4f}" in readme
+    assert f"{ds.median_balance.isel(time=-1).item():.2f}" in readme
