@@ -142,13 +142,15 @@ def profile_spms(preset: str, n: int, budget: float, out) -> str:
     text = s.getvalue()
     # the engine's hooks over 4 periods, each kernel call timed
     eng = bench._engine(n, 6 * PERIOD, preset=preset)
-    bench._run_period(eng, 0)
-    bench._run_period(eng, 1)
-    t_plain = min(bench._timed(bench._run_period, eng, k) for k in (2, 3)) / PERIOD
-    timer = bench._KernelTimer(eng)
-    t_total = (bench._timed(bench._run_period, eng, 4) + bench._timed(bench._run_period, eng, 5)) / (2 * PERIOD)
-    timer.restore()
-    lines = [f"per-tick split of the engine hooks, {preset} at N={n:,} (hooks alone: "
+    with bench.engine_threads(n) as threads:  # the thread count Engine.run uses at this size
+        bench._run_period(eng, 0)
+        bench._run_period(eng, 1)
+        t_plain = min(bench._timed(bench._run_period, eng, k) for k in (2, 3)) / PERIOD
+        timer = bench._KernelTimer(eng)
+        t_total = (bench._timed(bench._run_period, eng, 4)
+                   + bench._timed(bench._run_period, eng, 5)) / (2 * PERIOD)
+        timer.restore()
+    lines = [f"per-tick split of the engine hooks, {preset} at N={n:,}, {threads} thread(s) (hooks alone: "
              f"{t_plain * 1e6:.1f} us/tick; with timers: {t_total * 1e6:.1f} us/tick):"]
     kern = 0.0
     for name, sec in sorted(timer.seconds.items(), key=lambda kv: -kv[1]):

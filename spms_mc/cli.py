@@ -55,7 +55,7 @@ def show(scenario, sets):
 def run(scenario, sets, seed, members, out, scheduler, backend, overwrite, quiet):
     """Run SCENARIO (a built-in name or a TOML file) and write the members to a zarr store."""
     from . import store
-    from .engine import Engine
+    from .engine import Engine, warmup
     from .output import to_dataset
     from .progress import Progress
 
@@ -65,6 +65,7 @@ def run(scenario, sets, seed, members, out, scheduler, backend, overwrite, quiet
     if Path(out).exists() and not overwrite:
         raise click.UsageError(f"{out} exists; pass --overwrite to replace it")
     prog = Progress(members, enabled=False if quiet else None)
+    compile_s = warmup(sc)
     t0 = time.perf_counter()
     for i in range(members):
         prog.start_member(i)
@@ -80,7 +81,8 @@ def run(scenario, sets, seed, members, out, scheduler, backend, overwrite, quiet
     rate = members * sc.run.ticks * sc.n_accounts / wall
     click.echo(f"{sc.name}: {members} member(s) x {sc.run.ticks} ticks x {sc.n_accounts} accounts in "
                f"{wall:.2f} s ({rate:.3g} account-ticks/s) -> {out}; final money stock "
-               f"{ms.mean():.6g} (min {ms.min():.6g}, max {ms.max():.6g}), Gini {gini.mean():.4f}")
+               f"{ms.mean():.6g} (min {ms.min():.6g}, max {ms.max():.6g}), Gini {gini.mean():.4f}"
+               + (f"; kernels compiled in {compile_s:.1f} s" if compile_s > 1 else ""))
 
 
 @cli.command()

@@ -115,17 +115,22 @@ def Tiers(key, v):
 
 
 def Loans(key, v):
-    rows = _pairs(key, v, "[lender, borrower, amount] triples")
+    rows = _pairs(key, v, "[lender, borrower, amount] or [lender, borrower, amount, from_tick, until_tick]")
     out = []
     for i, row in enumerate(rows):
-        if len(row) != 3:
-            raise ScenarioError(f"{key}[{i}] must be [lender, borrower, amount], got {row!r}")
+        if len(row) not in (3, 5):
+            raise ScenarioError(f"{key}[{i}] must be [lender, borrower, amount] or "
+                                f"[lender, borrower, amount, from_tick, until_tick], got {row!r}")
         lender = _number(f"{key}[{i}][0] (lender)", row[0], lo=0, integer=True)
         borrower = _number(f"{key}[{i}][1] (borrower)", row[1], lo=0, integer=True)
         amount = _number(f"{key}[{i}][2] (amount)", row[2], lo=0)
+        start, until = 0, INT64_MAX
+        if len(row) == 5:
+            start = _number(f"{key}[{i}][3] (from_tick)", row[3], lo=0, integer=True)
+            until = _number(f"{key}[{i}][4] (until_tick)", row[4], lo=start + 1, integer=True)
         if lender == borrower:
             raise ScenarioError(f"{key}[{i}]: an account cannot lend its buffer to itself")
-        out.append((lender, borrower, amount))
+        out.append((lender, borrower, amount, start, until))
     return tuple(out)
 
 
@@ -176,7 +181,8 @@ class SumsyConfig:
                               "demurrage on the period's time-weighted average balance or on the end balance")
     mode: str = key("period", Choice("period", "transactional"),
                     "period: GI and demurrage at period starts; transactional: accrued pro rata when touched")
-    buffer_loans: tuple = key(None, Loans, "buffer lending [[lender, borrower, amount], ...], currency units",
+    buffer_loans: tuple = key(None, Loans, "buffer lending [[lender, borrower, amount(, from_tick, until_tick)], "
+                              "...]: the lender can retract it at until_tick; amounts in currency units",
                               factory=tuple)
 
 
@@ -263,6 +269,7 @@ class Scenario:
         for sec in SECTIONS:
             out[sec] = {f.name: _plain(getattr(getattr(self, sec), f.name))
                         for f in dataclasses.fields(SECTIONS[sec])}
+        out["sumsy"]["buffer_loans"] = _plain_loans(self.sumsy.buffer_loans)
         out["events"] = [{f.name: getattr(e, f.name) for f in dataclasses.fields(EventConfig)} for e in self.events]
         return out
 
@@ -284,6 +291,11 @@ def _plain(v):
     if isinstance(v, tuple):
         return [_plain(x) for x in v]
     return v
+
+
+def _plain_loans(loans):
+    """Loans written back in their short form when they run for the whole run."""
+    return [[a, b, m] if (s, u) == (0, INT64_MAX) else [a, b, m, s, u] for a, b, m, s, u in loans]
 
 
 def _set_dotted(data: dict, dotted: str, value: Any) -> None:
@@ -373,18 +385,22 @@ def _check_cross(sc: Scenario) -> None:
     if x.rule != "none" and sc.n_active < 2:
         raise ScenarioError(f"exchange.rule = {x.rule!r} needs at least 2 active households; "
                             f"population.households * population.active_share = {sc.n_active}")
-    lent: dict[int, float] = {}
-    for i, (lender, borrower, amount) in enumerate(s.buffer_loans):
+    changes: dict[int, list] = {}
+    for i, (lender, borrower, amount, start, until) in enumerate(s.buffer_loans):
         where = f"sumsy.buffer_loans[{i}]"
         if lender >= sc.n_eligible:
             raise ScenarioError(f"{where}: lender {lender} is not a GI-eligible household "
                                 f"(eligible: 0 .. {sc.n_eligible - 1})")
         if borrower >= n:
             raise ScenarioError(f"{where}: borrower {borrower} is not an account (0 .. {n - 1})")
-        lent[lender] = lent.get(lender, 0.0) + amount
-        if lent[lender] > s.demurrage_free_buffer + 1e-12:
-            raise ScenarioError(f"{where}: household {lender} lends {lent[lender]} in all, more than its "
-                                f"sumsy.demurrage_free_buffer = {s.demurrage_free_buffer}")
+        changes.setdefault(lender, []).extend([(start, amount, i), (until, -amount, i)])
+    for lender, ch in changes.items():  # what a lender has out at any time must fit its buffer
+        out = 0.0
+        for tick, amount, i in sorted(ch, key=lambda c: (c[0], c[1])):
+            out += amount
+            if out > s.demurrage_free_buffer + 1e-9:
+                raise ScenarioError(f"sumsy.buffer_loans[{i}]: household {lender} lends {out} at tick {tick}, "
+                                    f"more than its sumsy.demurrage_free_buffer = {s.demurrage_free_buffer}")
     if g.funding != "none" and not s.enabled:
         raise ScenarioError(f"governance.funding = {g.funding!r} needs sumsy.enabled = true")
     if g.funding in ("fixed_rate", "on_demand") and g.rate <= 0:

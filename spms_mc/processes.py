@@ -83,9 +83,23 @@ class SumsyMoney(Process):
         self.gov_period_sum = 0
         self.collected = 0
         self.spent = 0
+        # buffer lending (paper 5.1): (tick, lender, borrower, amount); negative amount = retraction
+        self.loan_changes = sorted([(start, a, b, sc.minor(m)) for a, b, m, start, _ in s.buffer_loans] +
+                                   [(until, a, b, -sc.minor(m)) for a, b, m, _, until in s.buffer_loans
+                                    if until < sc.run.ticks])
+
+    def _apply_loans(self, tick: int) -> None:
+        """Loans and retractions due by this period start move buffer from lender to borrower."""
+        buf = self.state.buffer_by_account
+        while self.loan_changes and self.loan_changes[0][0] <= tick:
+            _, lender, borrower, amount = self.loan_changes.pop(0)
+            buf[lender] -= amount
+            buf[borrower] += amount
 
     def on_period_start(self, tick: int) -> None:
         st, b = self.state, self.backend
+        if self.loan_changes:
+            self._apply_loans(tick)
         self.ledger.guard(int(self.gi) * st.n_eligible, "guaranteed income")
         if self.transactional:
             dem, gi = b.accrue_accounts(EMPTY, st.n_accounts, tick, st.balance, st.last_tick, st.flags,

@@ -99,9 +99,7 @@ def allocate(sc: Scenario, key: int) -> State:
     if s.enabled and s.buffer_loans:
         buffer_by_account = np.zeros(n, np.int64)
         buffer_by_account[:n_eligible] = sc.minor(s.demurrage_free_buffer)
-        for lender, borrower, amount in s.buffer_loans:
-            buffer_by_account[lender] -= sc.minor(amount)
-            buffer_by_account[borrower] += sc.minor(amount)
+        # loans take effect at period starts (SumsyMoney applies them), including tick 0
     return State(n_households=H, n_firms=F, balance=balance, flags=flags, period_sum=period_sum,
                  last_tick=last_tick, scratch=np.zeros(H, np.int64),
                  buffer_by_account=buffer_by_account, participants=participants,

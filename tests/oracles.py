@@ -214,7 +214,9 @@ def accrue_accounts(participants, n_accounts, tick, balance, last_tick, flags, p
 # exchange
 # ---------------------------------------------------------------------------------------------
 def _accounts(participants, n_part):
-    return list(range(n_part)) if len(participants) == 0 else [int(p) for p in participants[:n_part]]
+    if len(participants) == 0:
+        return list(range(n_part))
+    return [int(p) for p in participants[:n_part]]
 
 
 def random_fraction(balance, participants, n_part, skey_fraction, skey_target, fraction):

@@ -180,3 +180,24 @@ def test_stress_injection_and_loss_return_to_the_fixed_point():
         shock = res.money_stock[i] / 100
         assert abs(shock - target) > 0.2 * target
         assert res.money_stock[-1] / 100 == pytest.approx(target, rel=1e-3)
+
+
+def test_lender_retracts_its_buffer():
+    """Paper 5.1: lent buffer stays under the lender's control and can be retracted. Household 0
+    lends its whole buffer to firm 4 until tick 7500; then the firm decays to 0 and household 0
+    (inactive, eligible) returns to buffer + GI/d."""
+    d = 0.05
+    sc = spms_mc.load_scenario("sumsy", {
+        "population.households": 4, "population.firms": 1, "exchange.rule": "none", "sumsy.demurrage": d,
+        "sumsy.demurrage_free_buffer": 4000.0, "sumsy.buffer_loans": [[0, 4, 4000.0, 0, 7500]],
+        "events": [{"kind": "injection", "tick": 0, "target": "firms", "amount": 20000.0}],
+        "run.ticks": 15000, "run.track": [0, 1, 4], "run.check_ledger": "tick"})
+    _, res = run_engine(sc)
+    at = list(res.ticks).index(7500)
+    lent = res.tracked[at] / 100
+    assert lent[0] == pytest.approx(2000 / d, abs=1.0)          # no buffer while lent
+    assert lent[1] == pytest.approx(4000 + 2000 / d, abs=1.0)   # an equal household keeps its own
+    assert lent[2] == pytest.approx(4000.0, abs=0.2)            # the firm holds its borrowed buffer
+    final = res.tracked[-1] / 100
+    assert final[0] == pytest.approx(4000 + 2000 / d, abs=0.2)
+    assert final[2] == pytest.approx(0.0, abs=0.2)

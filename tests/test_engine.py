@@ -163,3 +163,28 @@ def test_ledger_detects_money_created_outside_the_ledger():
     eng.processes[-1].on_tick = leaky
     with pytest.raises(spms_mc.LedgerError, match="after tick 17"):
         eng.run()
+
+
+@pytest.mark.parametrize("name", spms_mc.preset_names())
+def test_warmup_compiles_on_a_tiny_copy_of_every_preset(name):
+    from spms_mc.engine import warmup
+
+    assert warmup(spms_mc.load_scenario(name)) < 60
+
+
+def test_progress_line_on_a_terminal():
+    import io
+
+    from spms_mc.progress import Progress
+
+    buf = io.StringIO()
+    prog = Progress(2, stream=buf, enabled=True)
+    prog.start_member(1)
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 50, "run.ticks": 60})
+    Engine(sc, 0).run(prog)
+    prog.close()
+    text = buf.getvalue()
+    assert "member 2/2" in text and "tick 60/60" in text and "100.0%" in text
+    quiet = io.StringIO()
+    Progress(1, stream=quiet).__call__(1, 2)  # StringIO is not a tty: nothing shown
+    assert quiet.getvalue() == ""

@@ -149,7 +149,8 @@ def test_accumulate_period_and_sum_charge_base():
         want = O.accumulate_period(bal, want if want is not None else ps, t == 0)
         sumsy.accumulate_period(bal, ps, t == 0)
         np.testing.assert_array_equal(ps, want)
-        assert sumsy.sum_charge_base(bal, ps, True, t + 1) == O.sum_charge_base(bal, ps, True, t + 1)
+        assert sumsy.sum_charge_base(bal, ps, True, t + 1) == \
+            O.sum_charge_base(bal, ps, True, t + 1)
         assert sumsy.sum_charge_base(bal, ps, False, 30) == O.sum_charge_base(bal, ps, False, 30)
     assert sumsy.sum_charge_base(bal, ps, True, 30) == float(int(ps.sum())) / 30.0
 

@@ -152,5 +152,6 @@ def test_bandwidth_loops():
     bandwidth.copy(dst, a)
     assert dst.tolist() == a.tolist()
     b = np.zeros(4, np.int64)
-    bandwidth.scatter_add(b, np.array([0, 3, 3, 1, 0], np.int64), np.array([1, 2, 3, 4, 5], np.int64))
+    j = np.array([0, 3, 3, 1, 0], np.int64)
+    bandwidth.scatter_add(b, j, np.array([1, 2, 3, 4, 5], np.int64))
     assert b.tolist() == [6, 4, 0, 5]

@@ -109,6 +109,15 @@ def test_draw_other_never_returns_index_and_is_in_range():
                 assert 0 <= j < n and j != i, (s, n, i, j)
 
 
+def test_draw_other_largest_uniform_stays_below_n_minus_1():
+    # the largest draw, 1 - 2**-53, times (n - 1) must still truncate below n - 1, else
+    # draw_other could return n (out of range) for some n
+    top = 1.0 - 2.0**-53
+    ns = list(range(2, 5000)) + [2**k + d for k in range(12, 53) for d in (-1, 0, 1)]
+    for n in ns:
+        assert int(top * (n - 1)) <= n - 2, n
+
+
 def test_draw_other_two_accounts_is_deterministic_partner():
     sk = np.uint64(12345)
     assert rng.draw_other(sk, 0, 2) == 1
