@@ -27,3 +27,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# The engine checks the exact stock-flow identity after every tick throughout the test suite
+# (runs default to once per period); subprocesses inherit it.
+os.environ.setdefault("SPMS_MC_CHECK_LEDGER", "tick")

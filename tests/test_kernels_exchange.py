@@ -88,13 +88,6 @@ def test_random_fraction_fraction_zero_moves_nothing():
     np.testing.assert_array_equal(b, balance)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "random_fraction_credit with n_part == 1 calls draw_other(skey, 0, 1), which returns 1, and "
-    "credits participant 1 - an account outside the participant set (out of bounds of a "
-    "participants array of length 1). A single participant has no 'other' to pay: its debit "
-    "should come back to it (or the exchange be skipped). Not reachable through a scenario "
-    "(config rejects fewer than 2 active households), but the kernel neither checks nor "
-    "documents the n_part >= 2 precondition."))
 def test_random_fraction_single_participant_keeps_money():
     balance = np.array([1_000_000, 0], np.int64)  # account 1 is not a participant (n_part = 1)
     b = balance.copy()

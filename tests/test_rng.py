@@ -229,3 +229,15 @@ def test_uniforms_of_different_members_uncorrelated():
     b = _uniforms(np.uint64(O.stream_key(O.member_key(1, 1), 0, 1)), 0, n)
     assert abs(np.corrcoef(a, b)[0, 1]) < 5.0 / math.sqrt(n)
     assert not np.array_equal(a, b)
+
+
+def test_backend_fill_kernels_match_the_oracle():
+    """The bulk fills used to draw initial balances and the active subset."""
+    from spms_mc.backend import permutation_array, uniform_array
+
+    sk = O.stream_key(O.member_key(5, 2), 0, 7)
+    u = uniform_array(np.uint64(sk), 500)
+    assert u.tolist() == [O.draw_uniform(sk, i) for i in range(500)]
+    for n in (1, 2, 3, 1000, 5000):
+        p = permutation_array(np.uint64(sk), n, O.feistel_half_bits(n))
+        assert p.tolist() == O.permutation(sk, n)

@@ -39,8 +39,13 @@ def participant(k, participants):
 
 @kernel(parallel=True)
 def random_fraction_debit(balance, scratch, participants, n_part, skey_fraction, fraction):
-    """Phase 1: participant k pays ``floor(u_k * fraction * b)``; the amount goes to scratch[k]."""
+    """Phase 1: participant k pays ``floor(u_k * fraction * b)``; the amount goes to scratch[k].
+
+    With fewer than two participants there is nobody to pay: nothing moves.
+    """
     total = np.int64(0)
+    if n_part < 2:
+        return total
     for k in prange(n_part):
         i = participant(k, participants)
         b = balance[i]
@@ -55,8 +60,10 @@ def random_fraction_debit(balance, scratch, participants, n_part, skey_fraction,
 
 @kernel
 def random_fraction_credit(balance, scratch, participants, n_part, skey_target):
-    """Phase 2: scratch[k] is credited to a uniform random other participant."""
+    """Phase 2: scratch[k] is credited to a uniform random other participant (needs n_part >= 2)."""
     total = np.int64(0)
+    if n_part < 2:
+        return total
     for k in range(n_part):
         t = draw_other(skey_target, k, n_part)
         amount = scratch[k]
