@@ -5,7 +5,6 @@
 * ``scatter_add``: ``b[j[i]] += a[i]`` over precomputed random indices, one per account, serial
   like the credit phase of random exchange.
 """
-import numpy as np
 from numba import prange
 
 from ._jit import kernel

@@ -5,12 +5,11 @@ counter-based draw ``u_i < share`` (the same subset at every occurrence: the key
 on the tick). An injection creates ``amount`` on each targeted account; a loss destroys
 ``floor(fraction * balance)`` of each (rounded down, never below zero).
 """
-import math
-
 import numpy as np
 from numba import prange
 
 from ._jit import kernel
+from .money import floor_share
 from .rng import draw_uniform
 
 
@@ -37,7 +36,7 @@ def lose(balance, lo, hi, fraction, share, skey):
     for i in prange(lo, hi):
         if is_targeted(skey, i, share):
             b = balance[i]
-            gone = min(np.int64(math.floor(fraction * b)), b)
+            gone = floor_share(fraction, b)
             balance[i] = b - gone
             total += gone
     return total

@@ -26,6 +26,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel
+from .money import floor_share
 from .rng import draw_other, draw_uniform, feistel_half_bits, permute
 
 
@@ -35,6 +36,13 @@ def participant(k, participants):
     if participants.shape[0] == 0:
         return np.int64(k)
     return np.int64(participants[k])
+
+
+@kernel
+def pair(k, skey_pair, half, n_part, participants):
+    """Accounts of pair k: positions 2k and 2k+1 of the keyed permutation of the participants."""
+    return (participant(permute(skey_pair, 2 * k, half, n_part), participants),
+            participant(permute(skey_pair, 2 * k + 1, half, n_part), participants))
 
 
 @kernel(parallel=True)
@@ -78,12 +86,11 @@ def saving_propensity_exchange(balance, participants, n_part, skey_pair, skey_sh
     half = feistel_half_bits(n_part)
     pooled = np.int64(0)
     for k in prange(n_part // 2):
-        i = participant(permute(skey_pair, 2 * k, half, n_part), participants)
-        j = participant(permute(skey_pair, 2 * k + 1, half, n_part), participants)
+        i, j = pair(k, skey_pair, half, n_part, participants)
         bi = balance[i]
         bj = balance[j]
-        put_i = min(np.int64(math.floor(give * bi)), bi)
-        put_j = min(np.int64(math.floor(give * bj)), bj)
+        put_i = floor_share(give, bi)
+        put_j = floor_share(give, bj)
         pool = put_i + put_j
         share_i = min(np.int64(math.floor(draw_uniform(skey_share, k) * pool)), pool)
         balance[i] = bi - put_i + share_i
@@ -99,8 +106,7 @@ def yard_sale_exchange(balance, participants, n_part, skey_pair, skey_coin, stak
     half = feistel_half_bits(n_part)
     moved = np.int64(0)
     for k in prange(n_part // 2):
-        i = participant(permute(skey_pair, 2 * k, half, n_part), participants)
-        j = participant(permute(skey_pair, 2 * k + 1, half, n_part), participants)
+        i, j = pair(k, skey_pair, half, n_part, participants)
         bi = balance[i]
         bj = balance[j]
         stake = np.int64(math.floor(stake_fraction * min(bi, bj)))
@@ -125,7 +131,7 @@ def collect_fraction(balance, participants, n_part, rate):
     for k in prange(n_part):
         i = participant(k, participants)
         b = balance[i]
-        take = min(np.int64(math.floor(rate * b)), b)
+        take = floor_share(rate, b)
         balance[i] = b - take
         total += take
     return total
