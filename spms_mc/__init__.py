@@ -15,6 +15,25 @@ from .config import Scenario, ScenarioError, load_scenario, preset_names  # noqa
 from .ledger import LedgerError, MoneyOverflowError  # noqa: E402
 
 
+def run_ensemble(scenario, members: int = 1, seed: int = 0, store="ensemble.zarr", **kwargs):
+    """Run an ensemble (members x sweep grid) into a zarr v3 store; returns it opened lazily.
+
+    See :func:`spms_mc.ensemble.run_ensemble_with_summary` for the options (scheduler, workers,
+    resume, overwrite, progress, jobqueue, dry_run).
+    """
+    from .ensemble import open_ensemble as _open, run_ensemble as _run
+
+    out = _run(scenario, members, seed, store, **kwargs)
+    return out if isinstance(out, str) else _open(store)
+
+
+def open_ensemble(path, *, only_done: bool = False):
+    """Open an ensemble store lazily; ``ds.spms`` has fan charts, convergence and summaries."""
+    from .ensemble import open_ensemble as _open
+
+    return _open(path, only_done=only_done)
+
+
 def simulate(scenario, seed: int = 0, *, member: int = 0, progress=None):
     """Run one member of ``scenario`` (a Scenario, a preset name or a TOML path) -> xarray.Dataset.
 
@@ -30,4 +49,4 @@ def simulate(scenario, seed: int = 0, *, member: int = 0, progress=None):
 
 
 __all__ = ["Scenario", "ScenarioError", "LedgerError", "MoneyOverflowError", "load_scenario",
-           "preset_names", "simulate", "__version__"]
+           "preset_names", "simulate", "run_ensemble", "open_ensemble", "__version__"]

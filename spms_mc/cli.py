@@ -4,9 +4,9 @@ benchmark against the machine's limits. Bad input exits with status 2 and a mess
 from __future__ import annotations
 
 import sys
-import time
 
 import click
+import numpy as np
 
 from .config import ScenarioError, load_scenario, parse_assignments, preset_names
 
@@ -44,45 +44,63 @@ def show(scenario, sets):
 @click.argument("scenario")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="override a scenario key, e.g. --set sumsy.demurrage=0.02 (repeatable)")
+@click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2,...",
+              help="sweep a key over values; each swept key becomes a dimension (repeatable: a grid)")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**64 - 1), help="root seed")
 @click.option("--members", default=1, show_default=True, type=click.IntRange(1), help="ensemble members")
 @click.option("--out", "out", required=True, type=click.Path(), help="output zarr v3 store (STORE.zarr)")
-@click.option("--scheduler", default="sync", show_default=True, type=click.Choice(["sync"]),
-              help="sync: members one after another in this process")
+@click.option("--scheduler", default="local", show_default=True, metavar="local|sync|tcp://HOST:PORT|slurm|pbs",
+              help="local: a dask LocalCluster sized to this machine; sync: one after another in this "
+                   "process; tcp://...: an existing cluster; slurm/pbs: batch jobs via dask-jobqueue")
+@click.option("--workers", default=None, type=click.IntRange(1),
+              help="local workers (default: sized to the machine) or slurm/pbs jobs")
 @click.option("--backend", default=None, type=click.Choice(["cpu"]), help="overrides run.backend")
+@click.option("--resume", is_flag=True, help="complete an interrupted store (same scenario, seed, members)")
 @click.option("--overwrite", is_flag=True, help="replace an existing store")
+@click.option("--job", "job_opts", multiple=True, metavar="KEY=VALUE",
+              help="slurm/pbs job option (cores, memory, walltime, queue, account, processes, ...)")
+@click.option("--dry-run", is_flag=True, help="slurm/pbs: print the job script, submit nothing")
 @click.option("--quiet", is_flag=True, help="no progress display")
-def run(scenario, sets, seed, members, out, scheduler, backend, overwrite, quiet):
-    """Run SCENARIO (a built-in name or a TOML file) and write the members to a zarr store."""
-    from . import store
-    from .engine import Engine, warmup
-    from .output import to_dataset
-    from .progress import Progress
+def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend, resume, overwrite, job_opts,
+        dry_run, quiet):
+    """Run SCENARIO (a built-in name or a TOML file) and write every member to a zarr store."""
+    from .config import parse_sweeps
+    from .ensemble import run_ensemble_with_summary
+    from .progress import Progress, TaskProgress
 
-    sc = _scenario(scenario, sets, backend)
-    from pathlib import Path
-
-    if Path(out).exists() and not overwrite:
-        raise click.UsageError(f"{out} exists; pass --overwrite to replace it")
-    prog = Progress(members, enabled=False if quiet else None)
-    compile_s = warmup(sc)
-    t0 = time.perf_counter()
-    for i in range(members):
-        prog.start_member(i)
-        ds = to_dataset(Engine(sc, seed, i).run(prog))
-        if i == 0:
-            store.create(out, ds, range(members), overwrite=overwrite)
-        store.write_member(out, ds, i)
-    prog.close()
-    wall = time.perf_counter() - t0
-    final = store.open_store(out).isel(time=-1)
+    overrides = parse_assignments(sets)
+    overrides.update(parse_sweeps(sweeps))
+    if backend is not None:
+        overrides["run.backend"] = backend
+    sc = load_scenario(scenario, overrides)
+    jobqueue = parse_assignments(job_opts)
+    if dry_run:
+        click.echo(run_ensemble_with_summary(sc, members, seed, out, scheduler=scheduler, jobqueue=jobqueue,
+                                             dry_run=True), nl=False)
+        return
+    total = members * (len(sc.grid()) if sc.sweep else 1)
+    show = False if quiet else None
+    ticks = Progress(1, enabled=show) if total == 1 else None
+    tasks = TaskProgress(total, enabled=show) if total > 1 else None
+    ds, summary = run_ensemble_with_summary(sc, members, seed, out, scheduler=scheduler, workers=workers,
+                                            resume=resume, overwrite=overwrite, progress=tasks,
+                                            jobqueue=jobqueue, tick_progress=ticks)
+    for p in (ticks, tasks):
+        if p is not None:
+            p.close()
+    final = ds.isel(time=-1)
     ms = final["money_stock"].values
     gini = final["gini"].values
-    rate = members * sc.run.ticks * sc.n_accounts / wall
-    click.echo(f"{sc.name}: {members} member(s) x {sc.run.ticks} ticks x {sc.n_accounts} accounts in "
-               f"{wall:.2f} s ({rate:.3g} account-ticks/s) -> {out}; final money stock "
-               f"{ms.mean():.6g} (min {ms.min():.6g}, max {ms.max():.6g}), Gini {gini.mean():.4f}"
-               + (f"; kernels compiled in {compile_s:.1f} s" if compile_s > 1 else ""))
+    computed = summary["computed"]
+    rate = computed * sc.run.ticks * sc.n_accounts / max(summary["seconds"] - summary["compile_seconds"], 1e-9)
+    grid = f" x {len(sc.grid())} sweep points" if sc.sweep else ""
+    resumed = f" ({summary['done_before']} already done)" if summary["done_before"] else ""
+    click.echo(f"{sc.name}: {members} member(s){grid} x {sc.run.ticks} ticks x {sc.n_accounts} accounts, "
+               f"{computed} task(s) computed{resumed} in {summary['seconds']:.2f} s "
+               f"({rate:.3g} account-ticks/s) -> {out}; final money stock {np.nanmean(ms):.6g} "
+               f"(min {np.nanmin(ms):.6g}, max {np.nanmax(ms):.6g}), Gini {np.nanmean(gini):.4f}"
+               + (f"; kernels compiled in {summary['compile_seconds']:.1f} s"
+                  if summary["compile_seconds"] > 1 else ""))
 
 
 @cli.command()

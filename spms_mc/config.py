@@ -156,6 +156,8 @@ class RunConfig:
     track: tuple = key(None, IntList(0), "account indices whose balances are recorded (households first, then firms)",
                        factory=tuple)
     lorenz_points: int = key(101, Int(2, 10001), "points of the population-share grid for Lorenz curves")
+    snapshot_ticks: tuple = key(None, IntList(0), "ticks at which every account's balance is stored (variable `balances`)",
+                                factory=tuple)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -240,6 +242,7 @@ class Scenario:
     governance: GovernanceConfig = field(default_factory=GovernanceConfig)
     exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
     events: tuple = ()
+    sweep: tuple = ()  # ((dotted key, (value, ...)), ...): a cartesian grid, one output dim per key
 
     # -- derived values used by the engine ------------------------------------------------
     @property
@@ -271,7 +274,24 @@ class Scenario:
                         for f in dataclasses.fields(SECTIONS[sec])}
         out["sumsy"]["buffer_loans"] = _plain_loans(self.sumsy.buffer_loans)
         out["events"] = [{f.name: getattr(e, f.name) for f in dataclasses.fields(EventConfig)} for e in self.events]
+        if self.sweep:
+            out["sweep"] = {k: list(v) for k, v in self.sweep}
         return out
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        return tuple(len(v) for _, v in self.sweep)
+
+    def at(self, position: tuple[int, ...]) -> "Scenario":
+        """The scenario at one point of the sweep grid (without the sweep)."""
+        over = {k: vals[i] for (k, vals), i in zip(self.sweep, position)}
+        return dataclasses.replace(self, sweep=()).with_overrides(over)
+
+    def grid(self) -> list[tuple[tuple[int, ...], "Scenario"]]:
+        """Every point of the sweep grid, in C order, with its scenario."""
+        import itertools
+
+        return [(pos, self.at(pos)) for pos in itertools.product(*(range(n) for n in self.grid_shape))]
 
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
@@ -283,6 +303,13 @@ class Scenario:
         """
         data = self.to_dict()
         for dotted, value in overrides.items():
+            if dotted == "sweep" or dotted.startswith("sweep."):
+                sweep = data.setdefault("sweep", {})
+                if dotted == "sweep":
+                    data["sweep"] = value
+                else:
+                    sweep[dotted[len("sweep."):]] = value
+                continue
             _set_dotted(data, dotted, value)
         return scenario_from_dict(data)
 
@@ -345,7 +372,7 @@ def scenario_from_dict(data: dict, *, _depth: int = 0) -> Scenario:
         parent = _raw_scenario(Str("extends", base), _depth + 1)
         data = _merge(parent, data)
     for k in data:
-        if k not in SECTIONS and k not in META_KEYS + ("events",):
+        if k not in SECTIONS and k not in META_KEYS + ("events", "sweep"):
             close = difflib.get_close_matches(k, list(SECTIONS) + ["events"], n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ScenarioError(f"unknown table or key {k!r}{hint} accepted: "
@@ -359,7 +386,60 @@ def scenario_from_dict(data: dict, *, _depth: int = 0) -> Scenario:
                   description=Str("description", data.get("description", "")),
                   events=events, **sections)
     _check_cross(sc)
-    return sc
+    sweep = _sweep(sc, data.get("sweep", {}))
+    return dataclasses.replace(sc, sweep=sweep) if sweep else sc
+
+
+# keys whose values change the shape of the output cannot be swept within one store
+UNSWEEPABLE = ("run.ticks", "run.period", "run.sample_every", "run.track", "run.lorenz_points",
+               "run.snapshot_ticks", "run.backend", "run.minor_units", "sumsy.enabled", "governance.funding")
+MAX_GRID = 100_000
+
+
+def _sweep(sc: Scenario, raw: Any) -> tuple:
+    """Validate a [sweep] table: {dotted key: [values]}; every grid point is validated too."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"[sweep] must be a table of dotted keys to lists, got {_typename(raw)}")
+    out = []
+    for k, values in raw.items():
+        where = f"sweep.{k}"
+        if k in UNSWEEPABLE or k.startswith("events") or "." not in k:
+            raise ScenarioError(f"{where}: {k!r} cannot be swept within one store (it changes the output's "
+                                f"shape or is not a section key); not sweepable: {', '.join(UNSWEEPABLE)}, events")
+        if (k.startswith("population.") and sc.run.snapshot_ticks):
+            raise ScenarioError(f"{where}: the population size cannot be swept with run.snapshot_ticks")
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ScenarioError(f"{where} must be a non-empty list of values, got {values!r}")
+        if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+            raise ScenarioError(f"{where} has repeated values: {values!r}")
+        for v in values:
+            try:
+                sc.with_overrides({k: v})
+            except ScenarioError as exc:
+                raise ScenarioError(f"in [sweep]: {exc}") from None
+        out.append((k, tuple(values)))
+    if math.prod(len(v) for _, v in out) > MAX_GRID:
+        raise ScenarioError(f"[sweep] grid has more than {MAX_GRID} points")
+    if len(out) > 1:  # combinations can be invalid although each value is fine on its own
+        import itertools
+
+        for combo in itertools.product(*(v for _, v in out)):
+            sc.with_overrides(dict(zip((k for k, _ in out), combo)))
+    return tuple(out)
+
+
+def parse_sweeps(items) -> dict:
+    """``--sweep KEY=V1,V2,...`` (or ``KEY=[v1, v2]`` as a TOML array) -> {key: [values]}."""
+    out = {}
+    for item in items or ():
+        if "=" not in item:
+            raise ScenarioError(f"--sweep {item!r}: expected KEY=V1,V2,..., e.g. sumsy.demurrage=0.01,0.02")
+        k, text = (x.strip() for x in item.split("=", 1))
+        values = parse_value(text) if text.startswith("[") else [parse_value(t.strip()) for t in text.split(",")]
+        if not isinstance(values, list):
+            raise ScenarioError(f"--sweep {item!r}: expected a list of values")
+        out[f"sweep.{k}"] = values
+    return out
 
 
 def _merge(parent: dict, child: dict) -> dict:
@@ -382,6 +462,11 @@ def _check_cross(sc: Scenario) -> None:
         if a >= n:
             raise ScenarioError(f"run.track[{i}] = {a} is not an account; accepted: 0 .. {n - 1} "
                                 f"(households 0..{p.households - 1}, then firms)")
+    for i, t in enumerate(r.snapshot_ticks):
+        if t > r.ticks:
+            raise ScenarioError(f"run.snapshot_ticks[{i}] = {t} is after the run; accepted: 0 .. {r.ticks}")
+    if len(set(r.snapshot_ticks)) != len(r.snapshot_ticks):
+        raise ScenarioError(f"run.snapshot_ticks has repeated ticks: {list(r.snapshot_ticks)}")
     if x.rule != "none" and sc.n_active < 2:
         raise ScenarioError(f"exchange.rule = {x.rule!r} needs at least 2 active households; "
                             f"population.households * population.active_share = {sc.n_active}")
@@ -544,7 +629,7 @@ def dumps_toml(data: dict) -> str:
     for k, v in data.items():
         if isinstance(v, dict):
             lines.append(f"\n[{k}]")
-            lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in v.items()]
+            lines += [f"{json.dumps(kk) if '.' in kk else kk} = {_toml_value(vv)}" for kk, vv in v.items()]
     for e in data.get("events", []):
         lines.append("\n[[events]]")
         lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in e.items()]

@@ -73,7 +73,8 @@ def warmup(sc: Scenario) -> float:
     pop = replace(p, households=H, firms=F,
                   active_share=p.active_share if p.active_share == 1.0 else 0.5)
     ticks = sc.run.period + 1
-    run = replace(sc.run, ticks=ticks, sample_every=ticks, track=(0,), check_ledger="tick")
+    run = replace(sc.run, ticks=ticks, sample_every=ticks, track=(0,), check_ledger="tick",
+                  snapshot_ticks=(ticks,) if sc.run.snapshot_ticks else ())
     events = tuple(replace(e, tick=0, every=1, account=min(e.account, n - 1),
                            target="all" if e.target == "firms" and F == 0 else e.target) for e in sc.events)
     sumsy = sc.sumsy
@@ -99,6 +100,7 @@ class RunResult:
     lorenz: np.ndarray
     tracked: np.ndarray
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    snapshots: np.ndarray | None = None  # (snapshot, account) balances at run.snapshot_ticks
     process_order: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
@@ -164,6 +166,11 @@ class Engine:
                 for name, v in p.outputs().items():
                     extra.setdefault(name, np.zeros(ns, np.int64))[j] = v
 
+        snap_ticks = list(sc.run.snapshot_ticks)
+        snapshots = np.zeros((len(snap_ticks), st.n_accounts), np.int64) if snap_ticks else None
+        snap_at = {t: k for k, t in enumerate(snap_ticks)}
+        if 0 in snap_at:
+            snapshots[snap_at[0]] = st.balance
         self.check(-1)
         sample(0)
         # SPMS_MC_CHECK_LEDGER overrides how often the identity is checked (the test suite sets
@@ -188,6 +195,8 @@ class Engine:
             if t + 1 == ticks[j]:
                 sample(j)
                 j += 1
+            if t + 1 in snap_at:
+                snapshots[snap_at[t + 1]] = st.balance
             if progress is not None:
                 now = time.perf_counter()
                 if now - last_report > 0.25 or t + 1 == T:
@@ -198,6 +207,7 @@ class Engine:
         return RunResult(scenario=sc, seed=self.seed, member=self.member, ticks=ticks, flows=ledger.flows,
                          money_stock=out_money, flows_created=out_created, flows_destroyed=out_destroyed,
                          stats=out_stats, lorenz=out_lorenz, tracked=out_tracked, extra=extra,
+                         snapshots=snapshots,
                          process_order=[p.name for p in self.processes],
                          wall_seconds=time.perf_counter() - t0)
 

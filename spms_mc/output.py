@@ -26,6 +26,7 @@ DESCRIPTIONS = {
     "median_balance": ("currency units", "median household balance"),
     "lorenz": ("1", "Lorenz curve of household balances on the population-share grid"),
     "tracked_balance": ("currency units", "balance of each tracked account"),
+    "balances": ("currency units", "every account's balance at the snapshot ticks (households, then firms)"),
     "sink_balance": ("currency units", "balance of the rounding sink (remainders of equal splits)"),
     "governance_balance": ("currency units", "balance of the governance account"),
     "demurrage_collected": ("currency units", "demurrage charged during the interval (destroyed or to governance)"),
@@ -69,6 +70,8 @@ def to_dataset(res: RunResult) -> xr.Dataset:
         data["tracked_balance"] = (dims_t + ("tracked",), res.tracked[None] * scale)
     for name, v in res.extra.items():
         data[name] = (dims_t, v[None] * scale)
+    if res.snapshots is not None:
+        data["balances"] = (("member", "snapshot", "account"), res.snapshots[None] * scale)
     coords = {
         "member": [res.member],
         "tick": ("time", res.ticks),
@@ -77,6 +80,8 @@ def to_dataset(res: RunResult) -> xr.Dataset:
     }
     if res.tracked.shape[1]:
         coords["tracked"] = np.array(sc.run.track, np.int64)
+    if res.snapshots is not None:
+        coords["snapshot_tick"] = ("snapshot", np.array(sc.run.snapshot_ticks, np.int64))
     ds = xr.Dataset(data, coords=coords)
     for name, (units, desc) in DESCRIPTIONS.items():
         if name in ds:

@@ -32,3 +32,28 @@ class Progress:
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class TaskProgress:
+    """Ensemble progress: finished tasks out of all, with the time left."""
+
+    def __init__(self, total: int, stream=None, enabled: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.total = total
+        self.t0 = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        frac = done / total
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / frac - elapsed if frac > 0 else 0.0
+        self.stream.write(f"\rtasks {done}/{total} [{'#' * int(30 * frac):<30}] {100 * frac:5.1f}% "
+                          f"elapsed {elapsed:6.1f}s  eta {eta:6.1f}s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()

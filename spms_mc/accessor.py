@@ -1,0 +1,69 @@
+"""``ds.spms``: the common summaries of an ensemble (or of one member) as an xarray accessor.
+
+* ``fan(var, levels)``: quantiles across members per tick (fan-chart data);
+* ``mean_gini()``: the Gini coefficient averaged over members;
+* ``convergence(var, target, rtol)``: per member, the first tick from which ``var`` stays within
+  ``rtol`` of ``target`` (default: the store's closed form, e.g. |eligible| x GI/d) and the final
+  relative error;
+* ``summary()``: the final value of the key variables across members (mean, std, quantiles);
+* ``missing()``: how many (grid point, member) tasks are not written yet.
+"""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+SUMMARY_VARS = ("money_stock", "gini", "top1_share", "top10_share", "bottom50_share", "mean_balance",
+                "median_balance")
+
+
+@xr.register_dataset_accessor("spms")
+class SpmsAccessor:
+    def __init__(self, ds: xr.Dataset):
+        self._ds = ds
+
+    def fan(self, var: str = "money_stock", levels=(0.05, 0.25, 0.5, 0.75, 0.95)) -> xr.DataArray:
+        """Quantiles of ``var`` across members (dim ``level``), for fan charts."""
+        da = self._ds[var]
+        return da.chunk({"member": -1}).quantile(list(levels), dim="member").rename(quantile="level") \
+            if da.chunks else da.quantile(list(levels), dim="member").rename(quantile="level")
+
+    def mean_gini(self) -> xr.DataArray:
+        return self._ds["gini"].mean("member")
+
+    def convergence(self, var: str = "money_stock", target: float | None = None,
+                    rtol: float = 0.01) -> xr.Dataset:
+        """First tick from which ``var`` stays within ``rtol`` of ``target``, per member (NaN: never)."""
+        ds = self._ds
+        if target is None and var == "money_stock":
+            target = ds["money_stock_closed_form"] if "money_stock_closed_form" in ds else \
+                ds.attrs.get("money_stock_closed_form")
+        if target is None:
+            raise ValueError(f"no closed-form target known for {var!r}: pass target=")
+        rel = (abs(ds[var] - target) / abs(target)).transpose(..., "time")
+        outside = (rel > rtol).values
+        ticks = ds["tick"].values
+        # index of the last sample outside the band; converged from the next one on
+        last_out = np.where(outside.any(-1), outside.shape[-1] - 1 - np.argmax(outside[..., ::-1], -1), -1)
+        conv = np.where(last_out + 1 < len(ticks), ticks[np.minimum(last_out + 1, len(ticks) - 1)], np.nan)
+        dims = rel.dims[:-1]
+        return xr.Dataset({"convergence_tick": (dims, conv.astype(float)),
+                           "final_relative_error": rel.isel(time=-1).drop_vars("tick", errors="ignore")},
+                          coords={d: rel[d] for d in dims if d in rel.coords}, attrs={"rtol": rtol})
+
+    def summary(self, levels=(0.05, 0.5, 0.95)) -> xr.Dataset:
+        """Final values of the key variables across members: mean, std and quantiles."""
+        last = self._ds[[v for v in SUMMARY_VARS if v in self._ds]].isel(time=-1)
+        out = {}
+        for v in last.data_vars:
+            da = last[v].load()
+            out[f"{v}_mean"] = da.mean("member")
+            out[f"{v}_std"] = da.std("member")
+            for q in levels:
+                out[f"{v}_q{int(round(q * 100)):02d}"] = da.quantile(q, dim="member").drop_vars("quantile")
+        return xr.Dataset(out).drop_vars("tick", errors="ignore")
+
+    def missing(self) -> int:
+        if "done" not in self._ds:
+            return 0
+        return int((self._ds["done"].values == 0).sum())

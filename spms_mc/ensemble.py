@@ -1,0 +1,289 @@
+"""Ensembles at scale: members and sweep points fanned out over dask.distributed into one store.
+
+One task = one member at one point of the sweep grid. Every task builds its own state from
+``(scenario, root seed, member)`` alone (counter-based RNG), runs it, writes its own region of the
+zarr v3 store on the worker and returns only a small summary, so the result does not depend on the
+scheduler, the number of workers or the order tasks finish in. Members share their random draws
+across sweep points (common random numbers): member i sees the same draws at every grid point.
+
+Schedulers (``scheduler=``):
+
+* ``"local"`` (default): a ``dask.distributed.LocalCluster`` sized to the machine. Small
+  populations get one single-threaded worker per core; populations of
+  ``engine.PARALLEL_MIN_ACCOUNTS`` accounts or more get one worker using every core. ``workers``
+  overrides; numba threads per worker are set so workers x threads never exceed the cores
+  (``NUMBA_NUM_THREADS`` through the nanny's pre-spawn environment, dask/distributed#9075).
+* ``"sync"``: no cluster, tasks one after another in this process (debugging).
+* ``"tcp://HOST:PORT"``: an existing cluster.
+* ``"slurm"`` / ``"pbs"``: a dask-jobqueue cluster (optional extra ``spms_mc[cluster]``);
+  ``dry_run=True`` returns the job script without submitting anything.
+
+Kernels are compiled in this process first (filling the on-disk cache), then once on every worker
+before the fan-out, so no two processes race to write the numba cache (numba#4807). The first
+task of a new store runs here too: its dataset is the store's template.
+"""
+from __future__ import annotations
+
+import os
+import time
+import tomllib
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from . import store as zstore
+from .config import Scenario, ScenarioError, load_scenario, scenario_from_dict
+
+
+def _scenario(toml_text: str) -> Scenario:
+    return scenario_from_dict(tomllib.loads(toml_text))
+
+
+def member_task(scenario_toml: str, seed: int, member: int, position: tuple, path: str,
+                sweep_dims: tuple) -> dict:
+    """Run one member at one grid point and write it into the store (runs on a worker)."""
+    from .engine import Engine
+    from .output import to_dataset
+
+    sc = _scenario(scenario_toml)
+    t0 = time.perf_counter()
+    ds = to_dataset(Engine(sc, seed, member).run())
+    zstore.write_member(path, ds, position, sweep_dims)
+    return {"position": tuple(position), "member": member, "seconds": time.perf_counter() - t0,
+            "money_stock": float(ds["money_stock"].values[0, -1]), "gini": float(ds["gini"].values[0, -1])}
+
+
+def warmup_task(scenario_toml: str) -> float:
+    """Compile the scenario's kernels in this process (run on every worker before the fan-out)."""
+    from .engine import warmup
+
+    return warmup(_scenario(scenario_toml))
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def local_layout(sc: Scenario, n_tasks: int, workers: int | None) -> tuple[int, int]:
+    """(workers, numba threads per worker) for a LocalCluster on this machine."""
+    from .engine import PARALLEL_MIN_ACCOUNTS
+
+    n = cores()
+    if workers is None:
+        workers = 1 if sc.n_accounts >= PARALLEL_MIN_ACCOUNTS else n
+    workers = max(1, min(workers, n_tasks))
+    return workers, max(1, n // workers)
+
+
+class EnsembleResult(dict):
+    """Summary of a finished ensemble run (also printed by the CLI)."""
+
+
+def run_ensemble(scenario, members: int = 1, seed: int = 0, store: str | os.PathLike = "ensemble.zarr", *,
+                 scheduler: str = "local", workers: int | None = None, resume: bool = False,
+                 overwrite: bool = False, progress=None, jobqueue: dict | None = None,
+                 dry_run: bool = False):
+    """Run ``members`` members (at every sweep point) into a zarr v3 store; return it opened lazily.
+
+    See :func:`run_ensemble_with_summary` for the parameters; this returns only the dataset (or,
+    with ``dry_run``, the batch job script).
+    """
+    out = run_ensemble_with_summary(scenario, members, seed, store, scheduler=scheduler, workers=workers,
+                                    resume=resume, overwrite=overwrite, progress=progress,
+                                    jobqueue=jobqueue, dry_run=dry_run)
+    return out if isinstance(out, str) else out[0]
+
+
+def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
+                              store: str | os.PathLike = "ensemble.zarr", *, scheduler: str = "local",
+                              workers: int | None = None, resume: bool = False, overwrite: bool = False,
+                              progress=None, jobqueue: dict | None = None, dry_run: bool = False,
+                              tick_progress=None):
+    """Run ``members`` members (at every sweep point) into a zarr v3 store; return it opened lazily.
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name or TOML path; its ``sweep`` makes a grid (one dim per key)
+    members, seed : ensemble size and root seed; member i is ``simulate(sc, seed, member=i)``
+    store : path of the zarr v3 store
+    scheduler : "local" | "sync" | "tcp://HOST:PORT" | "slurm" | "pbs"
+    workers : local workers (default: sized to the machine) or jobqueue jobs
+    resume : complete an interrupted store (refused if its fingerprint differs)
+    overwrite : replace an existing store
+    progress : callable ``progress(done, total)`` after every finished task
+    jobqueue : keyword arguments for SLURMCluster / PBSCluster (cores, memory, walltime, ...)
+    dry_run : for slurm/pbs, return the job script instead of running
+    tick_progress : callable ``(ticks_done, ticks_total)`` for the first task (run in this process)
+
+    Returns ``(dataset, summary)``, or the job script with ``dry_run``.
+    """
+    from .engine import check_seed, warmup
+    from .output import closed_form_money_stock, versions
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if isinstance(members, bool) or not isinstance(members, (int, np.integer)) or members < 1:
+        raise ScenarioError(f"members must be a positive integer, got {members!r}")
+    members = int(members)
+    seed = check_seed(seed)
+    if resume and overwrite:
+        raise ScenarioError("--resume and --overwrite exclude each other")
+    sched = _parse_scheduler(scheduler)
+    if dry_run:
+        if sched not in ("slurm", "pbs"):
+            raise ScenarioError("--dry-run prints a batch job script: it needs --scheduler slurm or pbs")
+        cluster = _jobqueue_cluster(sched, jobqueue or {}, 1)
+        try:
+            return cluster.job_script()
+        finally:
+            cluster.close()
+
+    path = Path(store)
+    vers = versions()
+    toml_text = sc.to_toml()
+    fp = zstore.fingerprint(toml_text, seed, members, vers)
+    grid = sc.grid()
+    sweep_dims = tuple(k for k, _ in sc.sweep)
+    point_toml = {pos: s.to_toml() for pos, s in grid}
+    tasks = [(pos, m) for pos, _ in grid for m in range(members)]
+    total = len(tasks)
+
+    t0 = time.perf_counter()
+    compile_s = 0.0
+    if path.exists() and overwrite:
+        zstore.remove(path)
+    path_existed = path.exists()
+    if path_existed:
+        if not resume:
+            raise zstore.StoreError(f"{path} exists; pass --resume to complete it or --overwrite to replace it")
+        existing = zstore.open_store(path)
+        if existing.attrs.get("fingerprint") != fp:
+            raise zstore.StoreError(
+                f"{path} belongs to a different run (scenario, seed, members or package versions differ: "
+                f"fingerprint {existing.attrs.get('fingerprint', '?')[:12]} != {fp[:12]}); refusing to resume "
+                f"into it - use another --out or --overwrite")
+        done = zstore.done_mask(path)
+        tasks = [(pos, m) for pos, m in tasks if not done[pos + (m,)]]
+    else:
+        compile_s = warmup(grid[0][1])
+        pos, m = tasks.pop(0)
+        first = _local_dataset(point_toml[pos], seed, m, tick_progress)
+        attrs = {"fingerprint": fp, "scenario": toml_text, "root_seed": str(seed), "members": members,
+                 "sweep": ",".join(sweep_dims)}
+        extra = None
+        if sweep_dims:  # the closed form differs between grid points: a variable, not an attribute
+            attrs["money_stock_closed_form"] = None
+            closed = np.array([closed_form_money_stock(s) or np.nan for _, s in grid]).reshape(sc.grid_shape)
+            extra = {"money_stock_closed_form": (sweep_dims, closed, {
+                "units": "currency units", "description": "|eligible| x GI / d where it applies (NaN: none)"})}
+        zstore.create(path, first, sweep=sc.sweep, members=members, attrs=attrs, extra=extra)
+        zstore.write_member(path, first, pos, sweep_dims)
+        if progress:
+            progress(1, total)
+    done_before = total - len(tasks) - (0 if resume and path_existed else 1)
+    already = total - len(tasks)
+    summaries = []
+    if tasks:
+        summaries = _fan_out(sched, sc, tasks, point_toml, seed, str(path), sweep_dims, workers,
+                             jobqueue or {}, progress, already, total)
+    result = EnsembleResult(store=str(path), tasks=total, computed=total - done_before,
+                            done_before=done_before, seconds=time.perf_counter() - t0,
+                            compile_seconds=compile_s, summaries=summaries)
+    return zstore.open_store(path), result
+
+
+def _local_dataset(toml_text: str, seed: int, member: int, tick_progress=None):
+    from .engine import Engine
+    from .output import to_dataset
+
+    return to_dataset(Engine(_scenario(toml_text), seed, member).run(tick_progress))
+
+
+def _parse_scheduler(s: str) -> str:
+    if s in ("local", "sync", "slurm", "pbs") or (isinstance(s, str) and s.startswith("tcp://")):
+        return s
+    raise ScenarioError(f"scheduler = {s!r} is not accepted; accepted: local, sync, tcp://HOST:PORT, slurm, pbs")
+
+
+def _jobqueue_cluster(kind: str, options: dict, jobs: int):
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise ScenarioError(f"--scheduler {kind} needs dask-jobqueue: pip install 'spms_mc[cluster]'") from None
+    cls = dask_jobqueue.SLURMCluster if kind == "slurm" else dask_jobqueue.PBSCluster
+    opts = {"cores": 1, "memory": "4GB", **options}
+    opts.setdefault("processes", opts["cores"])  # one single-threaded worker process per core
+    # dask runs (cores / processes) tasks at once in each worker process: numba gets one thread per
+    # task, so tasks x numba threads never exceed the job's cores
+    prologue = list(opts.pop("job_script_prologue", []))
+    prologue += ["export NUMBA_NUM_THREADS=1", "export OMP_NUM_THREADS=1"]
+    cluster = cls(job_script_prologue=prologue, **opts)
+    return cluster
+
+
+def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobqueue, progress, already,
+             total):
+    from .engine import warmup
+
+    if sched == "sync":
+        out = []
+        for k, (pos, m) in enumerate(tasks):
+            out.append(member_task(point_toml[pos], seed, m, pos, path, sweep_dims))
+            if progress:
+                progress(already + k + 1, total)
+        return out
+
+    import dask
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if sched == "local":
+        n_workers, threads = local_layout(sc, len(tasks), workers)
+        mem = max(2**30, int(0.8 * _available() / n_workers))
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": str(threads),
+                              "distributed.worker.daemon": False}):
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, memory_limit=mem)
+        client = Client(cluster)
+    elif sched.startswith("tcp://"):
+        client = Client(sched)
+    else:
+        cluster = _jobqueue_cluster(sched, jobqueue, workers or 1)
+        cluster.scale(jobs=workers or 1)
+        client = Client(cluster)
+    try:
+        warm = next(iter(point_toml.values()))
+        warmup(_scenario(warm))  # this process first: fills the numba cache before the workers read it
+        client.wait_for_workers(1, timeout=600)
+        client.run(warmup_task, warm)
+        run_id = uuid.uuid4().hex[:8]
+        futures = [client.submit(member_task, point_toml[pos], seed, m, pos, path, sweep_dims,
+                                 key=f"spms-{run_id}-{'-'.join(map(str, pos))}-m{m}", pure=False, retries=2)
+                   for pos, m in tasks]
+        out = []
+        for k, fut in enumerate(as_completed(futures)):
+            out.append(fut.result())
+            if progress:
+                progress(already + k + 1, total)
+        return out
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _available() -> int:
+    from .config import available_memory
+
+    return available_memory()
+
+
+def open_ensemble(path, *, only_done: bool = False):
+    """Open an ensemble store lazily (dask arrays); ``ds.spms`` gives the common summaries."""
+    from . import accessor
+
+    assert accessor.SpmsAccessor  # importing registers ds.spms
+    return zstore.open_store(path, only_done=only_done)

@@ -1,0 +1,204 @@
+"""Ensembles: bit-identical stores on any scheduler, resume after kills, sweeps, summaries."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import spms_mc
+from spms_mc import store as zstore
+from spms_mc.config import ScenarioError, parse_sweeps
+
+SMALL = {"population.households": 400, "run.ticks": 300}
+
+
+def assert_stores_equal(a: xr.Dataset, b: xr.Dataset) -> None:
+    assert set(a.data_vars) == set(b.data_vars)
+    assert dict(a.sizes) == dict(b.sizes)
+    for v in a.data_vars:
+        assert np.array_equal(a[v].values, b[v].values, equal_nan=True), v
+    for c in a.coords:
+        assert np.array_equal(a[c].values, b[c].values), c
+    assert a.attrs["fingerprint"] == b.attrs["fingerprint"]
+
+
+def test_sync_one_worker_two_workers_and_simulate_agree(tmp_path):
+    sc = spms_mc.load_scenario("sumsy", SMALL)
+    stores = {}
+    for name, kw in {"sync": {"scheduler": "sync"}, "w1": {"scheduler": "local", "workers": 1},
+                     "w2": {"scheduler": "local", "workers": 2}}.items():
+        stores[name] = spms_mc.run_ensemble(sc, members=5, seed=21, store=tmp_path / f"{name}.zarr", **kw)
+    assert_stores_equal(stores["sync"], stores["w1"])
+    assert_stores_equal(stores["sync"], stores["w2"])
+    ds = stores["w2"]
+    assert ds["done"].values.tolist() == [1] * 5
+    for m in range(5):
+        one = spms_mc.simulate(sc, seed=21, member=m)
+        for v in one.data_vars:
+            assert np.array_equal(ds[v].isel(member=[m]).values, one[v].values, equal_nan=True), (m, v)
+
+
+def test_sweep_grid_lands_in_one_store(tmp_path):
+    sc = spms_mc.load_scenario("sumsy", {**SMALL, "population.households": 100, "run.ticks": 90,
+                                         **parse_sweeps(["sumsy.demurrage=0.01,0.05,0.1",
+                                                         "sumsy.guaranteed_income=1000,2000"])})
+    ds = spms_mc.run_ensemble(sc, members=8, seed=4, store=tmp_path / "grid.zarr", scheduler="sync")
+    assert ds["money_stock"].dims == ("sumsy.demurrage", "sumsy.guaranteed_income", "member", "time")
+    assert ds.sizes["sumsy.demurrage"] == 3 and ds.sizes["sumsy.guaranteed_income"] == 2 and ds.sizes["member"] == 8
+    assert ds["sumsy.demurrage"].values.tolist() == [0.01, 0.05, 0.1]
+    assert ds["sumsy.guaranteed_income"].values.tolist() == [1000, 2000]
+    assert int(ds["done"].sum()) == 48
+    # each grid point is the scenario with those values, and members keep their draws across points
+    pt = sc.at((2, 0))
+    assert pt.sumsy.demurrage == 0.1 and pt.sumsy.guaranteed_income == 1000 and not pt.sweep
+    one = spms_mc.simulate(pt, seed=4, member=5)
+    got = ds["gini"].sel({"sumsy.demurrage": 0.1, "sumsy.guaranteed_income": 1000}).isel(member=5).values
+    assert np.array_equal(got, one["gini"].values[0], equal_nan=True)
+    np.testing.assert_allclose(ds["money_stock_closed_form"].values,
+                               [[1e7, 2e7], [2e6, 4e6], [1e6, 2e6]])
+    # a swept GI doubles the money created at every point of the grid
+    created = ds["flows_created"].sel(flow="gi").sum("time").values
+    assert np.array_equal(created[:, 1], 2 * created[:, 0])
+
+
+def test_sweep_of_a_shape_changing_key_is_refused():
+    with pytest.raises(ScenarioError, match="run.ticks.* cannot be swept"):
+        spms_mc.load_scenario("sumsy", parse_sweeps(["run.ticks=100,200"]))
+    with pytest.raises(ScenarioError, match=r"in \[sweep\]: sumsy.demurrage = 1.5 is out of range"):
+        spms_mc.load_scenario("sumsy", parse_sweeps(["sumsy.demurrage=0.1,1.5"]))
+
+
+def test_resume_refuses_a_different_run_and_existing_store_needs_a_flag(tmp_path):
+    path = tmp_path / "r.zarr"
+    sc = spms_mc.load_scenario("sumsy", SMALL)
+    spms_mc.run_ensemble(sc, members=2, seed=1, store=path, scheduler="sync")
+    with pytest.raises(zstore.StoreError, match="--resume .* or --overwrite"):
+        spms_mc.run_ensemble(sc, members=2, seed=1, store=path, scheduler="sync")
+    for other in (dict(scenario=sc.with_overrides({"sumsy.demurrage": 0.02}), members=2, seed=1),
+                  dict(scenario=sc, members=3, seed=1), dict(scenario=sc, members=2, seed=2)):
+        with pytest.raises(zstore.StoreError, match="belongs to a different run"):
+            spms_mc.run_ensemble(store=path, scheduler="sync", resume=True, **other)
+    again = spms_mc.run_ensemble(sc, members=2, seed=1, store=path, scheduler="sync", resume=True)
+    assert again["done"].values.tolist() == [1, 1]
+    fresh = spms_mc.run_ensemble(sc, members=2, seed=2, store=path, scheduler="sync", overwrite=True)
+    assert fresh.attrs["root_seed"] == "2"
+
+
+def _cli_run(path, members, *extra):
+    return [sys.executable, "-m", "spms_mc", "run", "sumsy", "--set", "population.households=3000",
+            "--set", "run.ticks=3000", "--members", str(members), "--seed", "8", "--out", str(path),
+            "--quiet", *extra]
+
+
+def test_whole_command_killed_then_resumed_equals_uninterrupted(tmp_path):
+    members = 6
+    ref = spms_mc.run_ensemble(spms_mc.load_scenario("sumsy", {"population.households": 3000,
+                                                               "run.ticks": 3000}),
+                               members=members, seed=8, store=tmp_path / "ref.zarr", scheduler="sync")
+    path = tmp_path / "killed.zarr"
+    proc = subprocess.Popen(_cli_run(path, members, "--scheduler", "sync"))
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if path.exists() and (path / "done").exists():
+            try:
+                n = int(zstore.done_mask(path).sum())
+            except Exception:  # the store is being created
+                n = 0
+            if n >= 2:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = zstore.done_mask(path)
+    assert 2 <= done.sum() < members, "the kill should land mid-run"
+    r = subprocess.run(_cli_run(path, members, "--scheduler", "sync", "--resume"), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"{members - int(done.sum())} task(s) computed ({int(done.sum())} already done)" in r.stdout
+    assert_stores_equal(zstore.open_store(path), ref)
+
+
+def test_worker_killed_mid_run_loses_nothing(tmp_path):
+    from distributed import Client, LocalCluster
+
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 3000, "run.ticks": 3000})
+    ref = spms_mc.run_ensemble(sc, members=6, seed=8, store=tmp_path / "ref.zarr", scheduler="sync")
+    path = tmp_path / "w.zarr"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        errors = []
+
+        def go():
+            try:
+                spms_mc.run_ensemble(sc, members=6, seed=8, store=path, scheduler=cluster.scheduler_address)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        t = threading.Thread(target=go)
+        t.start()
+        deadline = time.time() + 120
+        while time.time() < deadline and not (path.exists() and (path / "done").exists()
+                                              and zstore.done_mask(path).sum() >= 2):
+            time.sleep(0.05)
+        at_kill = int(zstore.done_mask(path).sum())
+        victim = list(client.scheduler_info()["workers"])[0]
+        # the worker dies without answering; its nanny restarts it and its tasks are rescheduled
+        client.run(os._exit, 1, workers=[victim], on_error="ignore")
+        t.join(300)
+        assert not errors, errors
+    assert at_kill < 6, "the kill should land mid-run"
+    ds = zstore.open_store(path)
+    assert ds["done"].values.tolist() == [1] * 6
+    assert_stores_equal(ds, ref)
+
+
+def test_accessor_summaries_match_numpy(tmp_path):
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 200, "run.ticks": 30 * 150,
+                                         "sumsy.demurrage": 0.05})
+    ds = spms_mc.run_ensemble(sc, members=4, seed=2, store=tmp_path / "a.zarr", scheduler="sync")
+    ms = ds["money_stock"].values
+    fan = ds.spms.fan("money_stock", levels=(0.1, 0.5, 0.9))
+    np.testing.assert_allclose(fan.sel(level=0.5).values, np.quantile(ms, 0.5, axis=0))
+    np.testing.assert_allclose(ds.spms.mean_gini().values, ds["gini"].values.mean(axis=0))
+    conv = ds.spms.convergence(rtol=0.01)
+    target = 200 * 2000 / 0.05
+    rel = np.abs(ms - target) / target
+    for m in range(4):
+        inside = np.flatnonzero(rel[m] > 0.01)
+        expect = ds["tick"].values[inside[-1] + 1]
+        assert conv["convergence_tick"].values[m] == expect
+    assert np.all(conv["final_relative_error"].values < 1e-3)
+    summ = ds.spms.summary()
+    assert summ["gini_mean"].item() == pytest.approx(ds["gini"].values[:, -1].mean())
+    assert ds.spms.missing() == 0
+
+
+def test_snapshots_of_every_account(tmp_path):
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 50, "run.ticks": 120,
+                                         "run.snapshot_ticks": [0, 60, 120]})
+    ds = spms_mc.run_ensemble(sc, members=2, seed=3, store=tmp_path / "s.zarr", scheduler="sync")
+    assert ds["balances"].dims == ("member", "snapshot", "account")
+    assert ds["snapshot_tick"].values.tolist() == [0, 60, 120]
+    total = ds["balances"].sum("account").values
+    at = ds["money_stock"].sel(tick=[0, 60, 120]).values - ds["sink_balance"].sel(tick=[0, 60, 120]).values
+    np.testing.assert_allclose(total, at, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind,marker", [("slurm", "#SBATCH"), ("pbs", "#PBS")])
+def test_batch_job_script_dry_run(kind, marker):
+    pytest.importorskip("dask_jobqueue")
+    script = spms_mc.run_ensemble("sumsy", store="unused.zarr", scheduler=kind, dry_run=True,
+                                  jobqueue={"cores": 4, "memory": "8GB", "walltime": "01:00:00"})
+    assert marker in script and "NUMBA_NUM_THREADS=1" in script and "dask_worker" in script
+    assert not os.path.exists("unused.zarr")
+
+
+def test_bad_scheduler_and_members():
+    with pytest.raises(ScenarioError, match="accepted: local, sync, tcp://HOST:PORT, slurm, pbs"):
+        spms_mc.run_ensemble("sumsy", store="x.zarr", scheduler="mpi")
+    with pytest.raises(ScenarioError, match="members must be a positive integer"):
+        spms_mc.run_ensemble("sumsy", members=0, store="x.zarr")
