@@ -92,3 +92,18 @@ def test_readme_documents_every_scenario_key():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for dotted, _, _ in key_table():
         assert f"`{dotted}`" in readme, dotted
+
+
+def test_sweep_table_in_a_file_round_trips(tmp_path):
+    p = tmp_path / "sweep.toml"
+    p.write_text('extends = "sumsy"\n[sweep]\n"sumsy.demurrage" = [0.01, 0.02]\n'
+                 '"population.eligible_share" = [0.5, 1.0]\n')
+    sc = spms_mc.load_scenario(p)
+    assert sc.sweep == (("sumsy.demurrage", (0.01, 0.02)), ("population.eligible_share", (0.5, 1.0)))
+    assert sc.grid_shape == (2, 2) and len(sc.grid()) == 4
+    q = tmp_path / "again.toml"
+    q.write_text(sc.to_toml())
+    assert spms_mc.load_scenario(q) == sc
+    p.write_text('extends = "sumsy"\n[sweep]\n"sumsy.demurrage" = 0.01\n')
+    with pytest.raises(ScenarioError, match="sweep.sumsy.demurrage must be a non-empty list"):
+        spms_mc.load_scenario(p)
