@@ -38,9 +38,22 @@ def permutation_array(skey, n: int, half: int) -> np.ndarray:
 
 
 class CPUBackend:
-    """Numba CPU kernels (parallel over accounts where a kernel is marked parallel)."""
+    """Numba CPU kernels, parallel over accounts where a kernel is marked parallel.
+
+    ``CPUBackend(parallel=False)`` binds the serial twins instead (same results, no launch cost),
+    which the engine uses for small populations.
+    """
 
     name = "cpu"
+
+    def __init__(self, parallel: bool = True):
+        self.parallel = parallel
+        if not parallel:
+            for name in dir(type(self)):
+                k = getattr(type(self), name)
+                if hasattr(k, "serial"):
+                    setattr(self, name, k.serial)
+
     settle_period = staticmethod(sumsy.settle_period)
     sum_charge_base = staticmethod(sumsy.sum_charge_base)
     accumulate_period = staticmethod(sumsy.accumulate_period)
@@ -59,7 +72,7 @@ class CPUBackend:
     distribution_stats = staticmethod(metrics.distribution_stats)
 
 
-def get_backend(name: str):
+def get_backend(name: str, parallel: bool = True):
     if name == "cpu":
-        return CPUBackend()
+        return CPUBackend(parallel)
     raise ValueError(f"run.backend = {name!r} is not available; accepted: cpu")

@@ -192,11 +192,13 @@ class _KernelTimer:
         self.eng = eng
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
+        self.wrapped: list[str] = []
         names = [k for k in dir(type(eng.backend)) if not k.startswith("_") and k != "name"]
         for name in names:
             fn = getattr(eng.backend, name)
-            if callable(fn):
+            if callable(fn) and name not in vars(eng.backend):
                 setattr(eng.backend, name, self._wrap(name, fn))
+                self.wrapped.append(name)
 
     def _wrap(self, name, fn):
         def timed(*args):
@@ -209,8 +211,9 @@ class _KernelTimer:
         return timed
 
     def restore(self):
-        for name in list(vars(self.eng.backend)):
+        for name in self.wrapped:
             delattr(self.eng.backend, name)
+        self.wrapped = []
 
 
 def bench_tick(n: int, repeats: int) -> tuple[dict, dict]:

@@ -118,7 +118,7 @@ class Engine:
             raise ValueError(f"member must be a non-negative integer, got {member!r}")
         self.member = int(member)
         self.key = np.uint64(rng.member_key(np.uint64(self.seed), np.uint64(self.member)))
-        self.backend = get_backend(sc.run.backend)
+        self.backend = get_backend(sc.run.backend, parallel=sc.n_accounts >= PARALLEL_MIN_ACCOUNTS)
         self.state: State = allocate(sc, self.key)
         self.processes = build_processes(sc, self.state, None, self.backend, self.key)
         flows = []
@@ -184,18 +184,22 @@ class Engine:
         j = 1
         on_period = [p.on_period_start for p in self.processes]
         on_tick = [p.on_tick for p in self.processes]
+        every_tick = mode == "tick"
+        every_period = mode == "period"
+        next_sample = int(ticks[1])
         for t in range(T):
             if t % period == 0:
                 for f in on_period:
                     f(t)
             for f in on_tick:
                 f(t)
-            if mode == "tick" or (mode == "period" and (t + 1) % period == 0):
+            if every_tick or (every_period and (t + 1) % period == 0):
                 self.check(t)
-            if t + 1 == ticks[j]:
+            if t + 1 == next_sample:
                 sample(j)
                 j += 1
-            if t + 1 in snap_at:
+                next_sample = int(ticks[j]) if j < len(ticks) else -1
+            if snap_at and t + 1 in snap_at:
                 snapshots[snap_at[t + 1]] = st.balance
             if progress is not None:
                 now = time.perf_counter()

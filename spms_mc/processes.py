@@ -156,11 +156,12 @@ class SumsyMoney(Process):
             if self.sc.exchange.rule != "none":
                 self.touch(st.participants, st.n_participants, tick)
             return
-        first = tick % self.period == 0
         if self.use_average:
+            first = tick % self.period == 0
             self.backend.accumulate_period(st.balance, st.period_sum, first)
-            gov = int(st.institutions[GOVERNANCE])
-            self.gov_period_sum = gov if first else self.gov_period_sum + gov
+            if self.funding == "fixed_rate":  # the only variant where governance keeps a balance
+                gov = int(st.institutions[GOVERNANCE])
+                self.gov_period_sum = gov if first else self.gov_period_sum + gov
 
     def touch(self, accounts: np.ndarray, n: int, tick: int) -> None:
         """Transactional variant: accrue GI and demurrage of accounts about to be used."""
@@ -222,31 +223,51 @@ class Exchange(Process):
     (the yard-sale redistribution's pooled remainder goes to the rounding sink)."""
 
     name = "exchange"
+    KEY_BLOCK = 1024  # ticks of stream keys computed per kernel call
+    STREAMS = {"random_fraction": (rng.STREAM_EXCHANGE_FRACTION, rng.STREAM_EXCHANGE_TARGET),
+               "saving_propensity": (rng.STREAM_PAIRING, rng.STREAM_PAIR_SHARE),
+               "yard_sale": (rng.STREAM_PAIRING, rng.STREAM_PAIR_COIN)}
 
     def __init__(self, *a):
         super().__init__(*a)
         x = self.sc.exchange
         self.rule = x.rule
         self.give = 1.0 - x.saving_propensity
+        self.streams = np.array(self.STREAMS[x.rule], np.int64)
+        self.keys = np.zeros((self.KEY_BLOCK, len(self.streams)), np.uint64)
+        self.keys_from = -self.KEY_BLOCK
+        st = self.state
+        # bound once: this hook runs every tick, and at small N its Python cost is the tick's cost
+        self.args = (st.balance, st.participants, st.n_participants)
+        self.kernel = {"random_fraction": self._random_fraction, "saving_propensity": self._saving_propensity,
+                       "yard_sale": self._yard_sale}[x.rule]
 
     def on_tick(self, tick: int) -> None:
-        st, b, x = self.state, self.backend, self.sc.exchange
-        part, n = st.participants, st.n_participants
-        if self.rule == "random_fraction":
-            b.random_fraction_debit(st.balance, st.scratch, part, n,
-                                    self.skey(tick, rng.STREAM_EXCHANGE_FRACTION), x.fraction)
-            b.random_fraction_credit(st.balance, st.scratch, part, n,
-                                     self.skey(tick, rng.STREAM_EXCHANGE_TARGET))
-        elif self.rule == "saving_propensity":
-            b.saving_propensity_exchange(st.balance, part, n, self.skey(tick, rng.STREAM_PAIRING),
-                                         self.skey(tick, rng.STREAM_PAIR_SHARE), self.give)
-        elif self.rule == "yard_sale":
-            mean = 0.0
-            if x.zeta != 0.0:
-                mean = b.sum_participants(st.balance, part, n) / n
-            b.yard_sale_exchange(st.balance, part, n, self.skey(tick, rng.STREAM_PAIRING),
-                                 self.skey(tick, rng.STREAM_PAIR_COIN), x.fraction, x.zeta, mean)
-            if x.chi > 0.0:
+        row = tick - self.keys_from
+        if row >= self.KEY_BLOCK:
+            self.keys_from, row = tick, 0
+            rng.stream_keys(self.key, tick, self.streams, self.keys)
+        k1, k2 = self.keys[row]
+        self.kernel(k1, k2)
+
+    def _random_fraction(self, k_fraction, k_target) -> None:
+        balance, part, n = self.args
+        scratch = self.state.scratch
+        self.backend.random_fraction_debit(balance, scratch, part, n, k_fraction, self.sc.exchange.fraction)
+        self.backend.random_fraction_credit(balance, scratch, part, n, k_target)
+
+    def _saving_propensity(self, k_pair, k_share) -> None:
+        balance, part, n = self.args
+        self.backend.saving_propensity_exchange(balance, part, n, k_pair, k_share, self.give)
+
+    def _yard_sale(self, k_pair, k_coin) -> None:
+        balance, part, n = self.args
+        b, x, st = self.backend, self.sc.exchange, self.state
+        mean = 0.0
+        if x.zeta != 0.0:
+            mean = b.sum_participants(balance, part, n) / n
+        b.yard_sale_exchange(balance, part, n, k_pair, k_coin, x.fraction, x.zeta, mean)
+        if x.chi > 0.0:
                 pool = int(b.collect_fraction(st.balance, part, n, x.chi))
                 each = pool // n
                 b.credit_each(st.balance, part, n, np.int64(each))

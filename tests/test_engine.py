@@ -188,3 +188,16 @@ def test_progress_line_on_a_terminal():
     quiet = io.StringIO()
     Progress(1, stream=quiet).__call__(1, 2)  # StringIO is not a tty: nothing shown
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("name,extra", DETERMINISM_CASES)
+def test_serial_twins_and_parallel_kernels_agree(name, extra, monkeypatch):
+    """Small populations run the serial twins of the parallel kernels: the same bytes."""
+    import spms_mc.engine
+
+    sc = spms_mc.load_scenario(name, {"population.households": 2000, "run.ticks": 400, **extra})
+    monkeypatch.setattr(spms_mc.engine, "PARALLEL_MIN_ACCOUNTS", 10**12)
+    serial = spms_mc.simulate(sc, seed=5)
+    monkeypatch.setattr(spms_mc.engine, "PARALLEL_MIN_ACCOUNTS", 0)
+    parallel = spms_mc.simulate(sc, seed=5)
+    datasets_equal(serial, parallel)

@@ -66,17 +66,28 @@ def random_fraction_debit(balance, scratch, participants, n_part, skey_fraction,
     return total
 
 
+CREDIT_BLOCK = 256
+
+
 @kernel
 def random_fraction_credit(balance, scratch, participants, n_part, skey_target):
-    """Phase 2: scratch[k] is credited to a uniform random other participant (needs n_part >= 2)."""
+    """Phase 2: scratch[k] is credited to a uniform random other participant (needs n_part >= 2).
+
+    Targets are drawn a block at a time (a loop with no memory dependence, which vectorises), then
+    the block is scattered: the random stores then have many loads in flight.
+    """
     total = np.int64(0)
     if n_part < 2:
         return total
-    for k in range(n_part):
-        t = draw_other(skey_target, k, n_part)
-        amount = scratch[k]
-        balance[participant(t, participants)] += amount
-        total += amount
+    targets = np.empty(CREDIT_BLOCK, np.int64)
+    for start in range(0, n_part, CREDIT_BLOCK):
+        stop = min(start + CREDIT_BLOCK, n_part)
+        for k in range(start, stop):
+            targets[k - start] = participant(draw_other(skey_target, k, n_part), participants)
+        for k in range(start, stop):
+            amount = scratch[k]
+            balance[targets[k - start]] += amount
+            total += amount
     return total
 
 

@@ -69,6 +69,15 @@ def stream_key(key, tick, stream):
 
 
 @kernel
+def stream_keys(key, tick0, streams, out):
+    """Fill ``out[t, s] = stream_key(key, tick0 + t, streams[s])``: keys for a block of ticks at
+    once, so the per-tick Python cost of the engine stays a table lookup."""
+    for t in range(out.shape[0]):
+        for s in range(streams.shape[0]):
+            out[t, s] = stream_key(key, tick0 + t, streams[s])
+
+
+@kernel
 def draw_u64(skey, index):
     """Raw 64-bit draw number ``index`` under a stream key."""
     return mix64(skey + (np.uint64(index) + _ONE) * GOLDEN)

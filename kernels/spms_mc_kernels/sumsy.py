@@ -86,7 +86,22 @@ def settle_period(balance, period_sum, use_average, period_ticks, flags, charge,
     dem_total = np.int64(0)
     tax_total = np.int64(0)
     gi_total = np.int64(0)
-    for i in prange(balance.shape[0]):
+    n = balance.shape[0]
+    if (tier_lower.shape[0] == 1 and tier_lower[0] == 0.0 and tax_rate == 0.0
+            and buffer_by_account.shape[0] == 0):
+        # the common case - one flat rate, a scalar buffer, no tax - branch-free so it vectorises;
+        # rate * excess is what tiered_charge computes for the single bracket (0, rate)
+        rate = tier_rate[0] if charge else 0.0
+        for i in prange(n):
+            b = balance[i]
+            e = np.int64(flags[i] & ELIGIBLE)
+            base = period_sum[i] / period_ticks if use_average else np.float64(b)
+            dem = min(np.int64(math.floor(rate * max(base - buffer * e, 0.0))), b)
+            balance[i] = b - dem + gi * e
+            dem_total += dem
+            gi_total += gi * e
+        return dem_total, tax_total, gi_total
+    for i in prange(n):
         b = balance[i]
         if charge:
             if use_average:
