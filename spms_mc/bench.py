@@ -108,8 +108,9 @@ def _settle_arrays(n: int):
 
 def _settle_args(balance, period_sum, flags, use_average):
     empty = np.empty(0, np.int64)
+    # every account eligible, as the engine tells the kernel (eligibility is a prefix of the state)
     return (balance, period_sum, use_average, _PERIOD, flags, True, _GI, np.int64(0), empty,
-            np.array([0.0]), np.array([0.01]), 0.0)
+            np.array([0.0]), np.array([0.01]), 0.0, balance.shape[0])
 
 
 def bench_settle(n: int, repeats: int) -> list[dict]:

@@ -488,6 +488,9 @@ def _check_cross(sc: Scenario) -> None:
                                     f"more than its sumsy.demurrage_free_buffer = {s.demurrage_free_buffer}")
     if g.funding != "none" and not s.enabled:
         raise ScenarioError(f"governance.funding = {g.funding!r} needs sumsy.enabled = true")
+    if g.funding != "none" and s.mode == "transactional":
+        raise ScenarioError(f"governance.funding = {g.funding!r} needs sumsy.mode = 'period' (governance "
+                            f"collects and spends at period starts)")
     if g.funding in ("fixed_rate", "on_demand") and g.rate <= 0:
         raise ScenarioError(f"governance.funding = {g.funding!r} needs governance.rate > 0")
     if g.funding == "none" and g.budget > 0:

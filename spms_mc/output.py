@@ -45,10 +45,12 @@ def versions() -> dict[str, str]:
 
 
 def closed_form_money_stock(sc) -> float | None:
-    """|eligible| x GI / d (paper conclusion 3), when the scenario is one where it holds."""
+    """|eligible| x GI / d (paper conclusion 3), when the scenario is one where it holds: flat
+    demurrage, no buffer, no governance, no recurring events (one-off shocks decay)."""
     s = sc.sumsy
     if (not s.enabled or s.tiers or s.demurrage <= 0 or s.demurrage_free_buffer > 0
-            or sc.governance.funding != "none" or sc.population.firms > 0):
+            or sc.governance.funding != "none" or sc.population.firms > 0
+            or any(e.every > 0 for e in sc.events)):
         return None
     return sc.n_eligible * s.guaranteed_income / s.demurrage
 

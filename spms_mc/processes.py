@@ -119,7 +119,7 @@ class SumsyMoney(Process):
             tax_rate = self.gov_rate * min(1.0, self.budget / ceiling) if ceiling > 0 else 0.0
         dem, tax, gi = b.settle_period(st.balance, st.period_sum, self.use_average, self.period, st.flags,
                                        charge, self.gi, self.buffer, st.buffer_by_account,
-                                       self.tier_lower, self.tier_rate, tax_rate)
+                                       self.tier_lower, self.tier_rate, tax_rate, st.n_eligible)
         self.ledger.create("gi", gi)
         self.collected += int(dem)
         if self.funding == "demurrage":

@@ -72,7 +72,7 @@ def allocate(sc: Scenario, key: int) -> State:
     flags = np.zeros(n, np.uint8)
     n_eligible = sc.n_eligible
     if s.enabled:
-        flags[:n_eligible] |= ELIGIBLE
+        flags[:n_eligible] |= ELIGIBLE  # a prefix: kernels may rely on it (settle_period's eligible_prefix)
     n_active = sc.n_active
     if n_active == H:
         participants = EMPTY

@@ -25,6 +25,7 @@ from spms_mc.config import ScenarioError, key_table, parse_assignments
     ({"events": [{"kind": "loss", "tick": 10**8, "fraction": 0.5}]}, r"events\[0\].tick = 100000000 is after"),
     ({"events": [{"kind": "loss", "tick": 1, "fraction": 0.5, "size": 3}]}, r"unknown key 'events\[0\].size'"),
     ({"governance.funding": "fixed_rate"}, r"needs governance.rate > 0"),
+    ({"governance.funding": "demurrage", "sumsy.mode": "transactional"}, r"needs sumsy.mode = 'period'"),
     ({"population.active_share": 0.0}, r"needs at least 2 active households"),
     ({"sumsy.guaranteed_income": 1e17}, r"overflows int64"),
     ({"bogus": 1}, r"unknown key 'bogus'"),

