@@ -4,6 +4,7 @@ benchmark against the machine's limits. Bad input exits with status 2 and a mess
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 import numpy as np
@@ -101,6 +102,21 @@ def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend,
                f"(min {np.nanmin(ms):.6g}, max {np.nanmax(ms):.6g}), Gini {np.nanmean(gini):.4f}"
                + (f"; kernels compiled in {summary['compile_seconds']:.1f} s"
                   if summary["compile_seconds"] > 1 else ""))
+
+
+@cli.command()
+@click.argument("stores", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(), help="output folder for PNGs and index.html")
+@click.option("--lorenz-tick", "lorenz_ticks", multiple=True, type=int, help="ticks of the Lorenz panels (repeatable)")
+def report(stores, out, lorenz_ticks):
+    """Figures and an HTML page from STORE.zarr (several stores: a regime comparison)."""
+    from .report import ReportError, report as make_report
+
+    try:
+        page = make_report(list(stores), out, lorenz_ticks=list(lorenz_ticks) or None)
+    except (ReportError, KeyError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+    click.echo(f"report: {page} ({len(list(Path(out).glob('*.png')))} figures)")
 
 
 @cli.command()

@@ -1,0 +1,135 @@
+"""Study helpers behind the notebooks: each runs ensembles and returns tidy xarray results with the
+analytic reference beside the measurement.
+
+* :func:`convergence_study` - SuMSy money stock against |eligible| x GI / d and convergence time
+  against d (SuMSy paper, `seeds/sumsy_money_supply_model.md`, conclusions 3 and 5). Without
+  rounding the stock follows ``M_x = M* (1 - (1 - d)^x)`` from zero, so it first stays within
+  ``rtol`` of ``M*`` after ``ceil(ln(rtol) / ln(1 - d))`` periods.
+* :func:`distribution_study` - exchange rules against their analytic stationary laws: the pooled
+  random split (saving propensity lambda = 0) is exponential with Gini 1/2 (Dragulescu & Yakovenko
+  2000); with lambda > 0 the law is close to a gamma distribution of shape n = 1 + 3 lambda / (1 - lambda)
+  (Patriarca, Chakraborti & Kaski 2004, Phys. Rev. E 70, 016104), whose Gini is
+  Gamma(n + 1/2) / (n Gamma(n) sqrt(pi)); the yard sale without redistribution condenses (Gini -> 1).
+* :func:`regime_comparison` - the seeds' K-shape question with the mechanisms built so far: a
+  yard-sale economy with wealth-attained advantage, with and without SuMSy guaranteed income and
+  demurrage, on the same seeds; reports when the top-1 % share crosses the lock-in threshold
+  (0.40, `seeds/predistribution_ai_age.md`).
+"""
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .config import load_scenario
+
+
+def _store(path, name):
+    if path is not None:
+        return Path(path)
+    return Path(tempfile.mkdtemp(prefix="spms_mc_")) / f"{name}.zarr"
+
+
+def theoretical_convergence_periods(d: float, rtol: float) -> int:
+    return int(math.ceil(math.log(rtol) / math.log(1.0 - d)))
+
+
+def convergence_study(demurrage=(0.01, 0.02, 0.05, 0.1), *, households=2000, members=4, periods=600,
+                      seed=0, rtol=0.01, store=None, scheduler="sync") -> xr.Dataset:
+    """Money stock vs |eligible| x GI / d, and convergence time vs d, for a sweep over d."""
+    from . import run_ensemble
+
+    sc = load_scenario("sumsy", {"population.households": households, "run.ticks": 30 * periods,
+                                 "sweep.sumsy.demurrage": list(demurrage)})
+    ds = run_ensemble(sc, members=members, seed=seed, store=_store(store, "convergence"), scheduler=scheduler,
+                      overwrite=True)
+    conv = ds.spms.convergence(rtol=rtol)
+    period = sc.run.period
+    theory = [theoretical_convergence_periods(d, rtol) * period for d in demurrage]
+    final = ds["money_stock"].isel(time=-1)
+    return xr.Dataset({
+        "closed_form": ds["money_stock_closed_form"],
+        "final_money_stock": final.mean("member"),
+        "final_relative_error": conv["final_relative_error"].mean("member"),
+        "convergence_tick": conv["convergence_tick"].mean("member"),
+        "convergence_tick_theory": ("sumsy.demurrage", np.array(theory, float)),
+        "money_stock": ds["money_stock"].mean("member"),
+    }, attrs={"rtol": rtol, "households": households, "members": members}).rename({"sumsy.demurrage": "d"})
+
+
+def gamma_gini(n: float) -> float:
+    """Gini coefficient of a gamma distribution of shape n."""
+    return math.exp(math.lgamma(n + 0.5) - math.lgamma(n) - math.log(n)) / math.sqrt(math.pi)
+
+
+def distribution_study(*, households=20_000, ticks=400, seed=0) -> tuple[xr.Dataset, dict]:
+    """Stationary balance distributions of the exchange rules against their analytic laws.
+
+    Returns (table, balances): the table has the measured and analytic Gini per rule; balances
+    maps each rule to its final household balances (currency units) for histograms.
+    """
+    from .engine import Engine
+
+    cases = {
+        "saving_propensity, lambda = 0": ({"exchange.saving_propensity": 0.0}, 0.5),
+        "saving_propensity, lambda = 0.5": ({"exchange.saving_propensity": 0.5}, gamma_gini(1 + 3 * 0.5 / 0.5)),
+        "random_fraction, f = 0.5": ({"exchange.rule": "random_fraction", "exchange.fraction": 0.5}, np.nan),
+        "yard_sale, 20 % stake": ({"exchange.rule": "yard_sale", "exchange.fraction": 0.2}, 1.0),
+    }
+    names, measured, analytic, balances = [], [], [], {}
+    for name, (over, law) in cases.items():
+        sc = load_scenario("kinetic_exchange", {"population.households": households, "run.ticks": ticks,
+                                                "run.sample_every": ticks, **over})
+        eng = Engine(sc, seed)
+        res = eng.run()
+        names.append(name)
+        measured.append(res.stats["gini"][-1])
+        analytic.append(law)
+        balances[name] = eng.state.balance[: sc.population.households] / sc.run.minor_units
+    table = xr.Dataset({"gini": ("rule", measured), "gini_analytic": ("rule", analytic)},
+                       coords={"rule": names},
+                       attrs={"households": households, "ticks": ticks,
+                              "note": "yard sale: the Gini tends to 1 as ticks grow; random_fraction has no "
+                                      "closed form"})
+    return table, balances
+
+
+def first_crossing(series: xr.DataArray, threshold: float) -> xr.DataArray:
+    """First tick at which ``series`` (..., time) reaches ``threshold``; NaN if never."""
+    above = (series >= threshold).values
+    ticks = series["tick"].values
+    first = np.where(above.any(-1), ticks[np.argmax(above, axis=-1)], np.nan)
+    return xr.DataArray(first.astype(float), dims=series.dims[:-1],
+                        coords={d: series[d] for d in series.dims[:-1] if d in series.coords})
+
+
+def regime_comparison(*, households=1000, members=4, ticks=6000, seed=0, zeta=1.0, threshold=0.40,
+                      store_dir=None, scheduler="sync") -> xr.Dataset:
+    """Yard-sale exchange with wealth-attained advantage, without and with SuMSy, on the same seeds.
+
+    Returns the two ensembles side by side (dim ``regime``) with ``top1_cross_tick``, the first
+    tick each member's top-1 % share reaches ``threshold``.
+    """
+    from . import run_ensemble
+    from .report import load
+
+    base = {"population.households": households, "run.ticks": ticks, "run.sample_every": 30,
+            "population.initial_balance": 2000.0, "exchange.rule": "yard_sale", "exchange.fraction": 0.2,
+            "exchange.zeta": zeta}
+    folder = Path(store_dir) if store_dir else Path(tempfile.mkdtemp(prefix="spms_mc_regimes_"))
+    paths = []
+    for name, over in (("no_reform", {"sumsy.enabled": False, "name": "no_reform"}),
+                       ("sumsy", {"sumsy.enabled": True, "name": "sumsy", "sumsy.demurrage": 0.02})):
+        sc = load_scenario("sumsy", {**base, **over})
+        path = folder / f"{name}.zarr"
+        run_ensemble(sc, members=members, seed=seed, store=path, scheduler=scheduler, overwrite=True)
+        paths.append(path)
+    ds, _ = load(paths)
+    ds["top1_cross_tick"] = first_crossing(ds["top1_share"].transpose(..., "time"), threshold)
+    ds["top1_cross_tick"].attrs.update(units="ticks", threshold=threshold,
+                                       description="first tick the top-1 % share reaches the threshold (NaN: never)")
+    ds.attrs["stores"] = [str(p) for p in paths]
+    return ds

@@ -1,0 +1,119 @@
+"""Reports: figures that show what their titles say, an HTML page, clear errors."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import spms_mc
+from spms_mc import report as rep
+from spms_mc.config import parse_sweeps
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture(scope="module")
+def sweep_store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("r") / "sweep.zarr"
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 150, "run.ticks": 30 * 120,
+                                         **parse_sweeps(["sumsy.demurrage=0.05,0.1",
+                                                         "sumsy.guaranteed_income=1000,2000"])})
+    spms_mc.run_ensemble(sc, members=3, seed=1, store=path, scheduler="sync")
+    return path
+
+
+def check_figure(fig):
+    """Every visible panel has a title, labelled axes and data; every figure has a legend."""
+    legends = list(fig.legends)
+    for ax in fig.axes:
+        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+            continue
+        assert ax.get_title(), "panel without a title"
+        assert ax.get_xlabel() and ax.get_ylabel(), f"unlabelled axes in {ax.get_title()!r}"
+        has_data = any(len(line.get_xdata()) > 1 and np.isfinite(np.asarray(line.get_ydata(), float)).any()
+                       for line in ax.get_lines()) or ax.images or ax.collections
+        assert has_data, f"empty panel {ax.get_title()!r}"
+        if ax.get_legend() is not None:
+            legends.append(ax.get_legend())
+    return legends
+
+
+def test_figures_are_labelled_and_not_empty(sweep_store):
+    ds, _ = rep.load(sweep_store)
+    plt = rep._plt()
+    for make in (rep.fig_money_stock, rep.fig_fan_charts, rep.fig_lorenz):
+        fig = make(ds, plt)
+        assert check_figure(fig), f"{make.__name__}: no legend"
+        plt.close(fig)
+    fig = rep.fig_sweep(ds, plt)
+    check_figure(fig)
+    assert len(fig.axes[0].images) == 1  # a heat map over the two swept keys
+    plt.close(fig)
+    # units are in the labels
+    fig = rep.fig_money_stock(ds, plt)
+    assert "currency units" in fig.axes[0].get_ylabel() and "tick" in fig.axes[0].get_xlabel()
+    # the closed form is drawn at |eligible| x GI / d of each panel
+    ys = sorted(line.get_ydata()[0] for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() == "--")
+    assert ys == sorted([150 * gi / d for d in (0.05, 0.1) for gi in (1000, 2000)])
+    plt.close(fig)
+
+
+def test_report_writes_pngs_and_a_self_contained_page(sweep_store, tmp_path):
+    page = rep.report(sweep_store, tmp_path / "out")
+    pngs = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert pngs == ["fan_charts.png", "lorenz.png", "money_stock.png", "sweep.png"]
+    for p in (tmp_path / "out").glob("*.png"):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
+    text = page.read_text()
+    assert text.count("data:image/png;base64,") == 4
+    assert "sumsy.demurrage = 0.05, sumsy.guaranteed_income = 1000" in text  # the summary table
+    assert "[sweep]" in text and "not finished" not in text
+
+
+def test_incomplete_store_reports_finished_members(tmp_path):
+    path = tmp_path / "part.zarr"
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 100, "run.ticks": 300})
+    spms_mc.run_ensemble(sc, members=4, seed=2, store=path, scheduler="sync")
+    xr.Dataset({"done": (("member",), np.zeros(1, np.int8))}).to_zarr(
+        path, region={"member": slice(2, 3)}, zarr_format=3, consolidated=False)
+    ds, info = rep.load(path)
+    assert ds.sizes["member"] == 3 and ds["member"].values.tolist() == [0, 1, 3]
+    assert info["missing"] == 1
+    text = rep.report(path, tmp_path / "out").read_text()
+    assert "1 of 4 member runs are not finished" in text
+
+
+def test_regime_comparison_from_two_stores(tmp_path):
+    paths = []
+    for name, over in (("a", {"sumsy.enabled": False}), ("b", {})):
+        sc = spms_mc.load_scenario("sumsy", {"population.households": 100, "run.ticks": 300, "name": name,
+                                             "population.initial_balance": 100.0, **over})
+        paths.append(tmp_path / f"{name}.zarr")
+        spms_mc.run_ensemble(sc, members=2, seed=3, store=paths[-1], scheduler="sync")
+    ds, _ = rep.load(paths)
+    assert ds["regime"].values.tolist() == ["a", "b"]
+    plt = rep._plt()
+    fig = rep.fig_regimes(ds, plt)
+    check_figure(fig)
+    plt.close(fig)
+    rep.report(paths, tmp_path / "cmp")
+    assert (tmp_path / "cmp" / "regimes.png").exists()
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(rep.ReportError, match="not a zarr v3 store|not a spms_mc store"):
+        rep.load(tmp_path / "plain")
+    with pytest.raises(rep.ReportError, match="does not exist"):
+        rep.load(tmp_path / "missing.zarr")
+    r = subprocess.run([sys.executable, "-m", "spms_mc", "report", str(tmp_path / "plain"), "--out",
+                        str(tmp_path / "o")], capture_output=True, text=True)
+    assert r.returncode == 1 and "Error:" in r.stderr and "Traceback" not in r.stderr
+    path = tmp_path / "none.zarr"
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 50, "run.ticks": 60})
+    spms_mc.run_ensemble(sc, members=1, seed=0, store=path, scheduler="sync")
+    xr.Dataset({"done": (("member",), np.zeros(1, np.int8))}).to_zarr(
+        path, region={"member": slice(0, 1)}, zarr_format=3, consolidated=False)
+    with pytest.raises(rep.ReportError, match="no member is finished yet"):
+        rep.load(path)
