@@ -220,12 +220,27 @@ class EventConfig:
     fraction: float = key(0.0, Float(0, 1), "loss: share of each balance destroyed")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PKConfig:
+    """Kuypers, Goorden & Delepierre (2021), JRFM 14, 335: two-sector post-Keynesian endogenous money."""
+
+    enabled: bool = key(False, Bool, "the published two-sector bank-credit model (one cycle = one period)")
+    initial_money: float = key(1_000_000.0, Float(0, lo_open=True), "money (= debt) at the start, currency units")
+    maturity: int = key(10, Int(1, 10_000), "loan maturity m in cycles, repaid in equal principal instalments")
+    retained_profit: float = key(0.02, Float(0, 1), "net retained bank profit p per cycle, a share of outstanding debt")
+    mode: str = key("growth", Choice("growth", "loan_ratio"),
+                    "growth: lend so money grows at `growth`; loan_ratio: lend `loan_ratio` of what is left")
+    growth: float = key(0.03, Float(-1, 10, lo_open=True), "growth mode: money growth rate g per cycle")
+    loan_ratio: float = key(0.1, Float(0, 10), "loan_ratio mode: new loans as a share LR of money after payments")
+
+
 SECTIONS = {
     "run": RunConfig,
     "population": PopulationConfig,
     "sumsy": SumsyConfig,
     "governance": GovernanceConfig,
     "exchange": ExchangeConfig,
+    "pk": PKConfig,
 }
 META_KEYS = ("name", "description", "extends")
 
@@ -241,6 +256,7 @@ class Scenario:
     sumsy: SumsyConfig = field(default_factory=SumsyConfig)
     governance: GovernanceConfig = field(default_factory=GovernanceConfig)
     exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
+    pk: PKConfig = field(default_factory=PKConfig)
     events: tuple = ()
     sweep: tuple = ()  # ((dotted key, (value, ...)), ...): a cartesian grid, one output dim per key
 
@@ -488,6 +504,12 @@ def _check_cross(sc: Scenario) -> None:
                                     f"more than its sumsy.demurrage_free_buffer = {s.demurrage_free_buffer}")
     if g.funding != "none" and not s.enabled:
         raise ScenarioError(f"governance.funding = {g.funding!r} needs sumsy.enabled = true")
+    if sc.pk.enabled:
+        others = [k for k, on in (("sumsy.enabled", s.enabled), ("exchange.rule", x.rule != "none"),
+                                  ("events", bool(sc.events)), ("population.firms", p.firms > 0)) if on]
+        if others or p.households != 1:
+            raise ScenarioError("pk.enabled is the two-sector model alone: it needs population.households = 1 "
+                                "(the private sector) and no " + ", ".join(others or ["other processes"]))
     if g.funding != "none" and s.mode == "transactional":
         raise ScenarioError(f"governance.funding = {g.funding!r} needs sumsy.mode = 'period' (governance "
                             f"collects and spends at period starts)")

@@ -84,6 +84,11 @@ def warmup(sc: Scenario) -> float:
     return time.perf_counter() - t0
 
 
+class SimulationStopped(Exception):
+    """Raised by a process when the model cannot go on (e.g. the money stock reached zero); the
+    engine ends the run cleanly, keeps every sample taken so far and records the reason."""
+
+
 @dataclass
 class RunResult:
     """Raw samples of one member (money in minor units); :mod:`spms_mc.output` makes a Dataset."""
@@ -101,6 +106,9 @@ class RunResult:
     tracked: np.ndarray
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     snapshots: np.ndarray | None = None  # (snapshot, account) balances at run.snapshot_ticks
+    extra_units: dict[str, str] = field(default_factory=dict)  # non-money extras (others: minor units)
+    stop_reason: str = ""  # why the run ended early ("" if it ran to the end)
+    samples_taken: int = 0  # samples after a stop are NaN
     process_order: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
@@ -164,7 +172,9 @@ class Engine:
                 extra["governance_balance"][j] = st.institutions[GOVERNANCE]
             for p in self.processes:
                 for name, v in p.outputs().items():
-                    extra.setdefault(name, np.zeros(ns, np.int64))[j] = v
+                    dtype = np.float64 if name in p.output_units and p.output_units[name] != "currency units" \
+                        else np.int64
+                    extra.setdefault(name, np.zeros(ns, dtype))[j] = v
 
         snap_ticks = list(sc.run.snapshot_ticks)
         snapshots = np.zeros((len(snap_ticks), st.n_accounts), np.int64) if snap_ticks else None
@@ -187,12 +197,17 @@ class Engine:
         every_tick = mode == "tick"
         every_period = mode == "period"
         next_sample = int(ticks[1])
+        stop_reason = ""
         for t in range(T):
-            if t % period == 0:
-                for f in on_period:
+            try:
+                if t % period == 0:
+                    for f in on_period:
+                        f(t)
+                for f in on_tick:
                     f(t)
-            for f in on_tick:
-                f(t)
+            except SimulationStopped as stop:
+                stop_reason = str(stop)
+                break
             if every_tick or (every_period and (t + 1) % period == 0):
                 self.check(t)
             if t + 1 == next_sample:
@@ -208,10 +223,12 @@ class Engine:
                     last_report = now
         if mode != "off":
             self.check(T - 1)
+        extra_units = {name: u for p in self.processes for name, u in p.output_units.items()}
         return RunResult(scenario=sc, seed=self.seed, member=self.member, ticks=ticks, flows=ledger.flows,
                          money_stock=out_money, flows_created=out_created, flows_destroyed=out_destroyed,
                          stats=out_stats, lorenz=out_lorenz, tracked=out_tracked, extra=extra,
-                         snapshots=snapshots,
+                         snapshots=snapshots, extra_units=extra_units, stop_reason=stop_reason,
+                         samples_taken=j,
                          process_order=[p.name for p in self.processes],
                          wall_seconds=time.perf_counter() - t0)
 

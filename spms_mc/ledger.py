@@ -64,6 +64,11 @@ class Ledger:
 
     def take_interval(self) -> tuple[np.ndarray, np.ndarray]:
         """Created and destroyed per flow since the last call (int64), then reset."""
+        for name, c, d in zip(self.flows, self.created, self.destroyed):
+            if max(c, d) > INT64_MAX:
+                raise MoneyOverflowError(f"flow {name!r} over one sample interval exceeds the int64 range "
+                                         f"({max(c, d)} minor units); sample more often (run.sample_every) "
+                                         f"or lower the amounts")
         c = np.array([int(x) for x in self.created], np.int64)
         d = np.array([int(x) for x in self.destroyed], np.int64)
         self.created[:] = 0

@@ -31,6 +31,10 @@ DESCRIPTIONS = {
     "governance_balance": ("currency units", "balance of the governance account"),
     "demurrage_collected": ("currency units", "demurrage charged during the interval (destroyed or to governance)"),
     "governance_spending": ("currency units", "governance spending paid to households during the interval"),
+    "loans_outstanding": ("currency units", "bank loans outstanding (debt of the borrowers)"),
+    "bank_capital": ("currency units", "bank equity built from retained profits"),
+    "debt_ratio": ("1", "debt-to-money ratio D/M"),
+    "new_lending": ("currency units", "new bank loans during the interval"),
 }
 
 
@@ -71,7 +75,8 @@ def to_dataset(res: RunResult) -> xr.Dataset:
     if res.tracked.shape[1]:
         data["tracked_balance"] = (dims_t + ("tracked",), res.tracked[None] * scale)
     for name, v in res.extra.items():
-        data[name] = (dims_t, v[None] * scale)
+        unit = res.extra_units.get(name, "currency units")
+        data[name] = (dims_t, (v * scale if unit == "currency units" else v.astype(float))[None])
     if res.snapshots is not None:
         data["balances"] = (("member", "snapshot", "account"), res.snapshots[None] * scale)
     coords = {
@@ -84,6 +89,12 @@ def to_dataset(res: RunResult) -> xr.Dataset:
         coords["tracked"] = np.array(sc.run.track, np.int64)
     if res.snapshots is not None:
         coords["snapshot_tick"] = ("snapshot", np.array(sc.run.snapshot_ticks, np.int64))
+    if res.stop_reason:  # a run that stopped early: the samples it never reached are missing
+        for name, (dims, values) in list(data.items()):
+            if "time" in dims and np.issubdtype(values.dtype, np.floating):
+                values = values.copy()
+                values[:, res.samples_taken:] = np.nan
+                data[name] = (dims, values)
     ds = xr.Dataset(data, coords=coords)
     for name, (units, desc) in DESCRIPTIONS.items():
         if name in ds:
@@ -92,7 +103,7 @@ def to_dataset(res: RunResult) -> xr.Dataset:
     ds["quantile"].attrs.update(units="1", description="population share (poorest first)")
     target = closed_form_money_stock(sc)
     ds.attrs.update(
-        scenario=sc.to_toml(), scenario_name=sc.name, root_seed=str(res.seed),
+        scenario=sc.to_toml(), scenario_name=sc.name, root_seed=str(res.seed), stop_reason=res.stop_reason,
         minor_units=sc.run.minor_units, period=sc.run.period, process_order=" -> ".join(res.process_order),
         **({"money_stock_closed_form": target} if target is not None else {}),
         **{f"version_{k}": v for k, v in versions().items()},

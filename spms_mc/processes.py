@@ -24,6 +24,7 @@ class Process:
     name = "process"
     creates: tuple[str, ...] = ()
     destroys: tuple[str, ...] = ()
+    output_units: dict[str, str] = {}  # units of outputs() values that are not money in minor units
 
     def __init__(self, sc: Scenario, state: State, ledger: Ledger, backend, key: int):
         self.sc, self.state, self.ledger, self.backend, self.key = sc, state, ledger, backend, key
@@ -278,6 +279,10 @@ def build_processes(sc: Scenario, state: State, ledger: Ledger, backend, key: in
     """The regime: the processes of a scenario in their declared order."""
     args = (sc, state, ledger, backend, key)
     procs: list[Process] = []
+    if sc.pk.enabled:
+        from .credit import PKEndogenousMoney
+
+        procs.append(PKEndogenousMoney(*args))
     sumsy = SumsyMoney(*args) if sc.sumsy.enabled else None
     if sc.events:
         procs.append(Events(*args, sumsy=sumsy))

@@ -18,6 +18,8 @@ SMALL = {"population.households": 300, "run.check_ledger": "tick"}
 def small(name, **extra):
     sc = spms_mc.load_scenario(name)
     over = dict(SMALL)
+    if sc.pk.enabled:  # the two-sector model has exactly one private-sector account
+        over.pop("population.households")
     if sc.population.firms:
         over["population.households"] = 10_000  # the preset names firm accounts by index
         over["population.firms"] = sc.population.firms
@@ -38,6 +40,7 @@ def test_every_preset_keeps_the_ledger_exact_every_tick(name):
     assert np.array_equal(dm, flows)
     assert eng.state.total_money() == res.money_stock[-1]
     assert eng.state.balance.min() >= 0
+    assert res.stop_reason == ""
 
 
 def test_ledger_flows_are_booked_by_name():
