@@ -50,8 +50,11 @@ def member_task(scenario_toml: str, seed: int, member: int, position: tuple, pat
     t0 = time.perf_counter()
     ds = to_dataset(Engine(sc, seed, member).run())
     zstore.write_member(path, ds, position, sweep_dims)
+    import numba
+
     return {"position": tuple(position), "member": member, "seconds": time.perf_counter() - t0,
-            "money_stock": float(ds["money_stock"].values[0, -1]), "gini": float(ds["gini"].values[0, -1])}
+            "money_stock": float(ds["money_stock"].values[0, -1]), "gini": float(ds["gini"].values[0, -1]),
+            "numba_threads": numba.config.NUMBA_NUM_THREADS, "pid": os.getpid()}
 
 
 def warmup_task(scenario_toml: str) -> float:

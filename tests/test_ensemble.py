@@ -43,6 +43,20 @@ def test_sync_one_worker_two_workers_and_simulate_agree(tmp_path):
             assert np.array_equal(ds[v].isel(member=[m]).values, one[v].values, equal_nan=True), (m, v)
 
 
+def test_local_workers_times_numba_threads_fit_the_cores(tmp_path):
+    from spms_mc.ensemble import cores, run_ensemble_with_summary
+
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 200, "run.ticks": 60})
+    _, summary = run_ensemble_with_summary(sc, members=6, seed=1, store=tmp_path / "t.zarr",
+                                           scheduler="local", workers=2)
+    tasks = summary["summaries"]
+    assert len(tasks) == 5  # the first member ran here, as the store's template
+    pids = {t["pid"] for t in tasks}
+    threads = {t["numba_threads"] for t in tasks}
+    assert len(pids) <= 2 and len(pids) * max(threads) <= max(cores(), 2)
+    assert threads == {max(1, cores() // 2)}
+
+
 def test_sweep_grid_lands_in_one_store(tmp_path):
     sc = spms_mc.load_scenario("sumsy", {**SMALL, "population.households": 100, "run.ticks": 90,
                                          **parse_sweeps(["sumsy.demurrage=0.01,0.05,0.1",

@@ -1,5 +1,4 @@
 """The notebooks run top to bottom (at small sizes), including their own assertions."""
-import os
 from pathlib import Path
 
 import pytest
