@@ -2,8 +2,9 @@
 
 Order within tick t (documented contract):
 
-1. period start, when ``t % run.period == 0``: SuMSy settlement - demurrage on the last period,
-   then GI (the paper's atomic pair), then governance;
+1. period start, when ``t % run.period == 0``: the bank-credit cycle (``pk`` model: repayment,
+   retained profit, new loans); SuMSy settlement - demurrage on the last period, then GI (the
+   paper's atomic pair), then governance;
 2. events scheduled at t (injections, losses);
 3. period bookkeeping: the start-of-tick balances are added to each account's period sum (the
    time-weighted average of the paper's section 3.1.2);

@@ -29,9 +29,6 @@ class Process:
     def __init__(self, sc: Scenario, state: State, ledger: Ledger, backend, key: int):
         self.sc, self.state, self.ledger, self.backend, self.key = sc, state, ledger, backend, key
 
-    def skey(self, tick: int, stream: int) -> np.uint64:
-        return np.uint64(rng.stream_key(self.key, tick, stream))
-
     def on_period_start(self, tick: int) -> None:
         pass
 

@@ -11,7 +11,7 @@ class Progress:
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.members = members
         self.member = 0
-        self.t0 = time.perf_counter()
+        self.t0 = self.t_member = time.perf_counter()
 
     def start_member(self, index: int) -> None:
         self.member = index

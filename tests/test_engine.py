@@ -191,6 +191,31 @@ def test_progress_line_on_a_terminal():
     quiet = io.StringIO()
     Progress(1, stream=quiet).__call__(1, 2)  # StringIO is not a tty: nothing shown
     assert quiet.getvalue() == ""
+    single = io.StringIO()  # the CLI's one-task display, without start_member
+    Progress(1, stream=single, enabled=True)(5, 10)
+    assert "tick 5/10" in single.getvalue()
+
+
+def test_cli_progress_on_a_pseudo_terminal(tmp_path):
+    """`spms-mc run` on a terminal shows a progress line (ticks for one task, tasks for several)."""
+    import pty
+    import sys
+
+    for members, expect in (("1", "tick 600/600"), ("3", "tasks 3/3")):
+        out = []
+
+        def read(fd):
+            data = os.read(fd, 1024)
+            out.append(data)
+            return data
+
+        argv = [sys.executable, "-m", "spms_mc", "run", "sumsy", "--set", "population.households=100",
+                "--set", "run.ticks=600", "--members", members, "--scheduler", "sync",
+                "--out", str(tmp_path / f"p{members}.zarr")]
+        status = pty.spawn(argv, read)
+        text = b"".join(out).decode(errors="replace")
+        assert os.waitstatus_to_exitcode(status) == 0, text
+        assert expect in text, text
 
 
 @pytest.mark.parametrize("name,extra", DETERMINISM_CASES)
