@@ -246,10 +246,21 @@ def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobq
     if sched == "local":
         n_workers, threads = local_layout(sc, len(tasks), workers)
         mem = max(2**30, int(0.8 * _available() / n_workers))
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": str(threads),
-                              "distributed.worker.daemon": False}):
-            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, memory_limit=mem)
+        # The nanny lets an existing environment variable override its pre-spawn config and then
+        # writes the config into this process's environment: set the variable itself for the
+        # spawn and restore it afterwards, or a second cluster would inherit the first one's value.
+        saved = os.environ.get("NUMBA_NUM_THREADS")
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
+        try:
+            with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": str(threads),
+                                  "distributed.worker.daemon": False}):
+                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, memory_limit=mem)
+        finally:
+            if saved is None:
+                os.environ.pop("NUMBA_NUM_THREADS", None)
+            else:
+                os.environ["NUMBA_NUM_THREADS"] = saved
         client = Client(cluster)
     elif sched.startswith("tcp://"):
         client = Client(sched)

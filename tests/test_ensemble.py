@@ -47,6 +47,10 @@ def test_local_workers_times_numba_threads_fit_the_cores(tmp_path):
     from spms_mc.ensemble import cores, run_ensemble_with_summary
 
     sc = spms_mc.load_scenario("sumsy", {"population.households": 200, "run.ticks": 60})
+    # a one-worker cluster first (all cores to it): its setting must not leak into the next one
+    _, one = run_ensemble_with_summary(sc, members=3, seed=1, store=tmp_path / "one.zarr",
+                                       scheduler="local", workers=1)
+    assert {t["numba_threads"] for t in one["summaries"]} == {cores()}
     _, summary = run_ensemble_with_summary(sc, members=6, seed=1, store=tmp_path / "t.zarr",
                                            scheduler="local", workers=2)
     tasks = summary["summaries"]
