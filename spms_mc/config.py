@@ -158,6 +158,8 @@ class RunConfig:
     lorenz_points: int = key(101, Int(2, 10001), "points of the population-share grid for Lorenz curves")
     snapshot_ticks: tuple = key(None, IntList(0), "ticks at which every account's balance is stored (variable `balances`)",
                                 factory=tuple)
+    lock_in_threshold: float = key(0.40, Float(0, 1, lo_open=True),
+                                   "top-1 % share whose first crossing is reported as `top1_cross_tick`")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,6 +27,9 @@ DESCRIPTIONS = {
     "lorenz": ("1", "Lorenz curve of household balances on the population-share grid"),
     "tracked_balance": ("currency units", "balance of each tracked account"),
     "balances": ("currency units", "every account's balance at the snapshot ticks (households, then firms)"),
+    "top1_cross_tick": ("ticks", "first sampled tick at which the top-1 % share of household money reaches "
+                                 "run.lock_in_threshold (NaN: never) - the lock-in monitor of "
+                                 "seeds/predistribution_ai_age.md"),
     "sink_balance": ("currency units", "balance of the rounding sink (remainders of equal splits)"),
     "governance_balance": ("currency units", "balance of the governance account"),
     "demurrage_collected": ("currency units", "demurrage charged during the interval (destroyed or to governance)"),
@@ -46,6 +49,12 @@ def versions() -> dict[str, str]:
 
     return {"spms_mc": __version__, "numpy": np.__version__, "numba": numba.__version__,
             "xarray": xr.__version__, "zarr": zarr.__version__, "python": platform.python_version()}
+
+
+def first_crossing(values: np.ndarray, ticks: np.ndarray, threshold: float) -> np.ndarray:
+    """First tick at which ``values[..., time]`` reaches ``threshold``; NaN where it never does."""
+    above = np.asarray(values) >= threshold
+    return np.where(above.any(-1), ticks[np.argmax(above, axis=-1)], np.nan).astype(float)
 
 
 def closed_form_money_stock(sc) -> float | None:
@@ -79,6 +88,8 @@ def to_dataset(res: RunResult) -> xr.Dataset:
         data[name] = (dims_t, (v * scale if unit == "currency units" else v.astype(float))[None])
     if res.snapshots is not None:
         data["balances"] = (("member", "snapshot", "account"), res.snapshots[None] * scale)
+    data["top1_cross_tick"] = (("member",), first_crossing(res.stats["top1_share"][None], res.ticks,
+                                                            sc.run.lock_in_threshold))
     coords = {
         "member": [res.member],
         "tick": ("time", res.ticks),

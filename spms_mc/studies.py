@@ -99,10 +99,10 @@ def distribution_study(*, households=20_000, ticks=400, seed=0) -> tuple[xr.Data
 
 def first_crossing(series: xr.DataArray, threshold: float) -> xr.DataArray:
     """First tick at which ``series`` (..., time) reaches ``threshold``; NaN if never."""
-    above = (series >= threshold).values
-    ticks = series["tick"].values
-    first = np.where(above.any(-1), ticks[np.argmax(above, axis=-1)], np.nan)
-    return xr.DataArray(first.astype(float), dims=series.dims[:-1],
+    from .output import first_crossing as crossing
+
+    first = crossing(series.values, series["tick"].values, threshold)
+    return xr.DataArray(first, dims=series.dims[:-1],
                         coords={d: series[d] for d in series.dims[:-1] if d in series.coords})
 
 

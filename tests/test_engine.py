@@ -229,3 +229,16 @@ def test_serial_twins_and_parallel_kernels_agree(name, extra, monkeypatch):
     monkeypatch.setattr(spms_mc.engine, "PARALLEL_MIN_ACCOUNTS", 0)
     parallel = spms_mc.simulate(sc, seed=5)
     datasets_equal(serial, parallel)
+
+
+def test_top1_cross_tick_is_the_first_sample_at_the_lock_in_threshold():
+    sc = spms_mc.load_scenario("yard_sale", {"population.households": 300, "run.ticks": 3000,
+                                             "run.lock_in_threshold": 0.3})
+    ds = spms_mc.simulate(sc, seed=1)
+    top = ds["top1_share"].values[0]
+    first = int(np.argmax(top >= 0.3))
+    assert top[first] >= 0.3 and np.all(top[:first] < 0.3)
+    assert ds["top1_cross_tick"].values.tolist() == [float(ds["tick"].values[first])]
+    assert ds["top1_cross_tick"].attrs["units"] == "ticks"
+    never = spms_mc.simulate(spms_mc.load_scenario("sumsy", {"population.households": 200, "run.ticks": 300}))
+    assert np.isnan(never["top1_cross_tick"].values).all()
