@@ -410,7 +410,8 @@ def scenario_from_dict(data: dict, *, _depth: int = 0) -> Scenario:
 
 # keys whose values change the shape of the output cannot be swept within one store
 UNSWEEPABLE = ("run.ticks", "run.period", "run.sample_every", "run.track", "run.lorenz_points",
-               "run.snapshot_ticks", "run.backend", "run.minor_units", "sumsy.enabled", "governance.funding")
+               "run.snapshot_ticks", "run.backend", "run.minor_units", "sumsy.enabled", "governance.funding",
+               "pk.enabled")
 MAX_GRID = 100_000
 
 

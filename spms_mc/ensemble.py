@@ -43,6 +43,8 @@ def _scenario(toml_text: str) -> Scenario:
 def member_task(scenario_toml: str, seed: int, member: int, position: tuple, path: str,
                 sweep_dims: tuple) -> dict:
     """Run one member at one grid point and write it into the store (runs on a worker)."""
+    import numba
+
     from .engine import Engine
     from .output import to_dataset
 
@@ -50,8 +52,6 @@ def member_task(scenario_toml: str, seed: int, member: int, position: tuple, pat
     t0 = time.perf_counter()
     ds = to_dataset(Engine(sc, seed, member).run())
     zstore.write_member(path, ds, position, sweep_dims)
-    import numba
-
     return {"position": tuple(position), "member": member, "seconds": time.perf_counter() - t0,
             "money_stock": float(ds["money_stock"].values[0, -1]), "gini": float(ds["gini"].values[0, -1]),
             "numba_threads": numba.config.NUMBA_NUM_THREADS, "pid": os.getpid()}
@@ -191,7 +191,7 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     summaries = []
     if tasks:
         summaries = _fan_out(sched, sc, tasks, point_toml, seed, str(path), sweep_dims, workers,
-                             jobqueue or {}, progress, already, total)
+                             jobqueue or {}, progress, already, total, warmed=not path_existed)
     result = EnsembleResult(store=str(path), tasks=total, computed=total - done_before,
                             done_before=done_before, seconds=time.perf_counter() - t0,
                             compile_seconds=compile_s, summaries=summaries)
@@ -228,7 +228,7 @@ def _jobqueue_cluster(kind: str, options: dict, jobs: int):
 
 
 def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobqueue, progress, already,
-             total):
+             total, warmed=False):
     from .engine import warmup
 
     if sched == "sync":
@@ -270,7 +270,8 @@ def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobq
         client = Client(cluster)
     try:
         warm = next(iter(point_toml.values()))
-        warmup(_scenario(warm))  # this process first: fills the numba cache before the workers read it
+        if not warmed:  # this process first: fills the numba cache before the workers read it
+            warmup(_scenario(warm))
         client.wait_for_workers(1, timeout=600)
         client.run(warmup_task, warm)
         run_id = uuid.uuid4().hex[:8]
