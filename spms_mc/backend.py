@@ -59,6 +59,7 @@ class CPUBackend:
     accumulate_period = staticmethod(sumsy.accumulate_period)
     accrue_accounts = staticmethod(sumsy.accrue_accounts)
     random_fraction_debit = staticmethod(exchange.random_fraction_debit)
+    random_fraction_debit_accumulate = staticmethod(exchange.random_fraction_debit_accumulate)
     random_fraction_credit = staticmethod(exchange.random_fraction_credit)
     saving_propensity_exchange = staticmethod(exchange.saving_propensity_exchange)
     yard_sale_exchange = staticmethod(exchange.yard_sale_exchange)

@@ -81,6 +81,7 @@ class SumsyMoney(Process):
         self.gov_period_sum = 0
         self.collected = 0
         self.spent = 0
+        self.accumulate_here = True  # False when the exchange does it in its debit pass
         # buffer lending (paper 5.1): (tick, lender, borrower, amount); negative amount = retraction
         self.loan_changes = sorted([(start, a, b, sc.minor(m)) for a, b, m, start, _ in s.buffer_loans] +
                                    [(until, a, b, -sc.minor(m)) for a, b, m, _, until in s.buffer_loans
@@ -156,7 +157,8 @@ class SumsyMoney(Process):
             return
         if self.use_average:
             first = tick % self.period == 0
-            self.backend.accumulate_period(st.balance, st.period_sum, first)
+            if self.accumulate_here:
+                self.backend.accumulate_period(st.balance, st.period_sum, first)
             if self.funding == "fixed_rate":  # the only variant where governance keeps a balance
                 gov = int(st.institutions[GOVERNANCE])
                 self.gov_period_sum = gov if first else self.gov_period_sum + gov
@@ -246,13 +248,32 @@ class Exchange(Process):
             self.keys_from, row = tick, 0
             rng.stream_keys(self.key, tick, self.streams, self.keys)
         k1, k2 = self.keys[row]
+        self.tick = tick
         self.kernel(k1, k2)
+
+    def take_over_period_sums(self, sumsy: "SumsyMoney") -> bool:
+        """Fuse SuMSy's period bookkeeping into the debit pass when the two passes cover the same
+        accounts (every account is an active household) - one pass over the balances fewer."""
+        st = self.state
+        if (self.rule != "random_fraction" or not sumsy.use_average or sumsy.transactional
+                or st.participants.shape[0] or st.n_accounts != st.n_participants):
+            return False
+        self.fused = sumsy
+        sumsy.accumulate_here = False
+        return True
+
+    fused = None
 
     def _random_fraction(self, k_fraction, k_target) -> None:
         balance, part, n = self.args
-        scratch = self.state.scratch
-        self.backend.random_fraction_debit(balance, scratch, part, n, k_fraction, self.sc.exchange.fraction)
-        self.backend.random_fraction_credit(balance, scratch, part, n, k_target)
+        st = self.state
+        if self.fused is not None:
+            self.backend.random_fraction_debit_accumulate(balance, st.scratch, st.period_sum,
+                                                          self.tick % self.fused.period == 0, k_fraction,
+                                                          self.sc.exchange.fraction)
+        else:
+            self.backend.random_fraction_debit(balance, st.scratch, part, n, k_fraction, self.sc.exchange.fraction)
+        self.backend.random_fraction_credit(balance, st.scratch, part, n, k_target)
 
     def _saving_propensity(self, k_pair, k_share) -> None:
         balance, part, n = self.args
@@ -286,5 +307,8 @@ def build_processes(sc: Scenario, state: State, ledger: Ledger, backend, key: in
     if sumsy is not None:
         procs.append(sumsy)
     if sc.exchange.rule != "none":
-        procs.append(Exchange(*args))
+        exchange = Exchange(*args)
+        if sumsy is not None:
+            exchange.take_over_period_sums(sumsy)
+        procs.append(exchange)
     return procs

@@ -218,3 +218,22 @@ def test_yard_sale_with_redistribution_conserves_with_sink():
     sink = pool - each * n
     assert 0 <= sink < n
     assert int(b.sum()) + sink == int(balance.sum())
+
+
+@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize("n", [1, 2, 37, 1000])
+def test_fused_debit_equals_accumulate_then_debit(first, n):
+    """The all-participants debit with SuMSy's period bookkeeping fused in is the two kernels in one."""
+    from spms_mc_kernels import sumsy
+
+    rs = np.random.default_rng(n)
+    balance = rs.integers(0, 10**9, n).astype(np.int64)
+    psum = rs.integers(0, 10**10, n).astype(np.int64)
+    a_bal, a_sum, a_scr = balance.copy(), psum.copy(), np.zeros(n, np.int64)
+    sumsy.accumulate_period(a_bal, a_sum, first)
+    ta = exchange.random_fraction_debit(a_bal, a_scr, E, n, np.uint64(skey(3, 1)), 0.3)
+    b_bal, b_sum, b_scr = balance.copy(), psum.copy(), np.zeros(n, np.int64)
+    tb = exchange.random_fraction_debit_accumulate(b_bal, b_scr, b_sum, first, np.uint64(skey(3, 1)), 0.3)
+    assert ta == tb
+    for x, y in ((a_bal, b_bal), (a_sum, b_sum), (a_scr, b_scr)):
+        np.testing.assert_array_equal(x, y)

@@ -66,6 +66,28 @@ def random_fraction_debit(balance, scratch, participants, n_part, skey_fraction,
     return total
 
 
+@kernel(parallel=True)
+def random_fraction_debit_accumulate(balance, scratch, period_sum, first_tick, skey_fraction, fraction):
+    """Phase 1 when every account takes part, fused with the period bookkeeping of SuMSy: adds the
+    start-of-tick balance to ``period_sum`` (overwrites it on the period's first tick) in the same
+    pass. The same results as ``accumulate_period`` then ``random_fraction_debit``, one pass fewer."""
+    total = np.int64(0)
+    n = balance.shape[0]
+    for k in prange(n):
+        b = balance[k]
+        if first_tick:
+            period_sum[k] = b
+        else:
+            period_sum[k] += b
+        pay = np.int64(0)
+        if n >= 2:
+            pay = min(np.int64(math.floor(draw_uniform(skey_fraction, k) * fraction * b)), b)
+        balance[k] = b - pay
+        scratch[k] = pay
+        total += pay
+    return total
+
+
 CREDIT_BLOCK = 256
 
 
