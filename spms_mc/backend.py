@@ -71,6 +71,7 @@ class CPUBackend:
     sum_int64 = staticmethod(reduce.sum_int64)
     min_int64 = staticmethod(reduce.min_int64)
     distribution_stats = staticmethod(metrics.distribution_stats)
+    distribution_stats_runs = staticmethod(metrics.distribution_stats_runs)
 
 
 def get_backend(name: str, parallel: bool = True):

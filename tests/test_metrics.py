@@ -124,14 +124,6 @@ def test_median_even_and_odd():
     assert stats([1, 2, 3, 10, 11])[1][5] == 3.0
 
 
-def test_lorenz_at_interpolates_within_an_account():
-    xs = np.array([1, 2, 3, 4], np.int64)  # cumulative 0, 1, 3, 6, 10
-    assert metrics.lorenz_at(xs, np.int64(3), 10, 0.5) == 0.3
-    assert metrics.lorenz_at(xs, np.int64(3), 10, 0.625) == pytest.approx(0.45, abs=1e-15)
-    assert metrics.lorenz_at(xs, np.int64(10), 10, 1.0) == 1.0
-
-
-# ---------------------------------------------------------------------------------- reductions
 def test_sum_and_min_int64():
     r = np.random.default_rng(2)
     for n in (1, 2, 7, 1000, 100_001):
@@ -155,3 +147,16 @@ def test_bandwidth_loops():
     j = np.array([0, 3, 3, 1, 0], np.int64)
     bandwidth.scatter_add(b, j, np.array([1, 2, 3, 4, 5], np.int64))
     assert b.tolist() == [6, 4, 0, 5]
+
+
+@pytest.mark.parametrize("n,split", [(1, 0), (1, 1), (2, 1), (101, 50), (1000, 500), (1000, 0), (1001, 1000)])
+def test_two_sorted_runs_give_the_bits_of_one_sorted_array(n, split):
+    """Sorting two halves at once and merging them on the fly changes nothing, to the bit."""
+    rs = np.random.default_rng(n + split)
+    x = rs.integers(0, 50, n).astype(np.int64) * rs.integers(1, 10**6)  # with ties
+    grid = np.linspace(0.0, 1.0, 101)
+    one, two = np.empty(101), np.empty(101)
+    ref = metrics.distribution_stats(np.sort(x), grid, one)
+    got = metrics.distribution_stats_runs(np.sort(x[:split]), np.sort(x[split:]), grid, two)
+    assert np.array_equal(one, two, equal_nan=True)
+    assert all((a == b) or (np.isnan(a) and np.isnan(b)) for a, b in zip(ref, got))
