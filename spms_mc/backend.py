@@ -73,8 +73,145 @@ class CPUBackend:
     distribution_stats = staticmethod(metrics.distribution_stats)
     distribution_stats_runs = staticmethod(metrics.distribution_stats_runs)
 
+    def adopt(self, state) -> None:
+        state.host_buffer = state.scratch
+
+    @staticmethod
+    def to_host(src, out) -> None:
+        np.copyto(out, src)
+
+    @staticmethod
+    def gather(values, index) -> np.ndarray:
+        return values[index]
+
 
 def get_backend(name: str, parallel: bool = True):
     if name == "cpu":
         return CPUBackend(parallel)
-    raise ValueError(f"run.backend = {name!r} is not available; accepted: cpu")
+    if name == "cuda":
+        return CUDABackend()
+    raise ValueError(f"run.backend = {name!r} is not available; accepted: cpu, cuda")
+
+
+class CUDABackend:
+    """numba.cuda twins of the CPU kernels (:mod:`spms_mc_kernels.cuda`), same names, same results.
+
+    The member's per-account arrays live on the device (:meth:`adopt`); totals come back as exact
+    integers. Small host arrays given by a process (an index set) are copied over when passed.
+    Runs on an NVIDIA GPU, or on numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, small sizes:
+    how the CPU-only CI tests it).
+    """
+
+    name = "cuda"
+    parallel = True
+
+    def __init__(self):
+        from numba import cuda
+
+        if not cuda.is_available():
+            raise ValueError("run.backend = 'cuda' needs an NVIDIA GPU with a working CUDA driver and none was "
+                             "found (install the extra: pip install 'spms_mc[cuda]'; for tests without a GPU "
+                             "set NUMBA_ENABLE_CUDASIM=1 before starting Python); accepted here: cpu")
+        from spms_mc_kernels import cuda as ck
+
+        self.cuda, self.k = cuda, ck
+        self._empty = cuda.to_device(np.empty(0, np.int64))
+
+    # -- memory ---------------------------------------------------------------------------------
+    def dev(self, a):
+        if isinstance(a, np.ndarray):
+            return self._empty if a.size == 0 and a.dtype == np.int64 else self.cuda.to_device(a)
+        return a
+
+    def adopt(self, state) -> None:
+        """Move a freshly allocated state's per-account arrays to the device."""
+        state.host_buffer = state.scratch  # the sort buffer of the metrics stays on the host
+        for name in ("balance", "flags", "period_sum", "last_tick", "buffer_by_account", "participants"):
+            setattr(state, name, self.dev(getattr(state, name)))
+        state.scratch = self.cuda.device_array(state.n_households, np.int64)
+
+    def to_host(self, src, out) -> None:
+        src.copy_to_host(out)
+
+    def gather(self, values, index) -> np.ndarray:
+        return np.array([values[int(i)] for i in index], np.int64)
+
+    def _totals(self, n=1, fill=0):
+        return self.cuda.to_device(np.full(n, fill, np.int64))
+
+    def _run(self, kernel, n, *args, totals=0):
+        t = self._totals(totals) if totals else None
+        kernel[self.k.blocks(n), self.k.THREADS](*args, *((t,) if t is not None else ()))
+        return t.copy_to_host() if t is not None else None
+
+    # -- kernels --------------------------------------------------------------------------------
+    def settle_period(self, balance, period_sum, use_average, period, flags, charge, gi, buffer, bba,
+                      tier_lower, tier_rate, tax_rate, eligible_prefix=-1):
+        t = self._run(self.k.settle_period, balance.shape[0], balance, self.dev(period_sum), use_average, period,
+                      flags, charge, gi, buffer, self.dev(bba), self.dev(tier_lower), self.dev(tier_rate),
+                      tax_rate, totals=3)
+        return int(t[0]), int(t[1]), int(t[2])
+
+    def sum_charge_base(self, balance, period_sum, use_average, period):
+        t = self._run(self.k.sum_charge_base, balance.shape[0], balance, self.dev(period_sum), use_average,
+                      totals=1)
+        return t[0] / period if use_average else float(t[0])
+
+    def accumulate_period(self, balance, period_sum, first):
+        self._run(self.k.accumulate_period, balance.shape[0], balance, period_sum, first)
+
+    def accrue_accounts(self, participants, n, tick, balance, last_tick, flags, period, gi, buffer, bba,
+                        tier_lower, tier_rate):
+        t = self._run(self.k.accrue_accounts, n, self.dev(participants), n, tick, balance, last_tick, flags,
+                      period, gi, buffer, self.dev(bba), self.dev(tier_lower), self.dev(tier_rate), totals=2)
+        return int(t[0]), int(t[1])
+
+    def random_fraction_debit(self, balance, scratch, participants, n, skey, fraction):
+        return int(self._run(self.k.random_fraction_debit, n, balance, scratch, self.dev(participants), n, skey,
+                             fraction, self._empty, False, False, totals=1)[0])
+
+    def random_fraction_debit_accumulate(self, balance, scratch, period_sum, first, skey, fraction):
+        n = balance.shape[0]
+        return int(self._run(self.k.random_fraction_debit, n, balance, scratch, self._empty, n, skey, fraction,
+                             period_sum, True, first, totals=1)[0])
+
+    def random_fraction_credit(self, balance, scratch, participants, n, skey):
+        self._run(self.k.random_fraction_credit, n, balance, scratch, self.dev(participants), n, skey)
+
+    def saving_propensity_exchange(self, balance, participants, n, skey_pair, skey_share, give):
+        self._run(self.k.saving_propensity_exchange, n // 2 + 1, balance, self.dev(participants), n, skey_pair,
+                  skey_share, give, self.k.feistel_half_bits(n))
+
+    def yard_sale_exchange(self, balance, participants, n, skey_pair, skey_coin, fraction, zeta, mean):
+        self._run(self.k.yard_sale_exchange, n // 2 + 1, balance, self.dev(participants), n, skey_pair,
+                  skey_coin, fraction, zeta, mean, self.k.feistel_half_bits(n))
+
+    def collect_fraction(self, balance, participants, n, rate):
+        return int(self._run(self.k.collect_fraction, n, balance, self.dev(participants), n, rate, totals=1)[0])
+
+    def credit_each(self, balance, participants, n, amount):
+        self._run(self.k.credit_each, n, balance, self.dev(participants), n, amount)
+        return int(amount) * n
+
+    def sum_participants(self, balance, participants, n):
+        return int(self._run(self.k.sum_participants, n, balance, self.dev(participants), n, totals=1)[0])
+
+    def inject(self, balance, lo, hi, amount, share, skey):
+        return int(self._run(self.k.inject, hi - lo, balance, lo, hi, amount, share, skey, totals=1)[0])
+
+    def lose(self, balance, lo, hi, fraction, share, skey):
+        return int(self._run(self.k.lose, hi - lo, balance, lo, hi, fraction, share, skey, totals=1)[0])
+
+    def _sum_min(self, values):
+        t = self.cuda.to_device(np.array([0, np.iinfo(np.int64).max], np.int64))
+        self.k.sum_and_min[self.k.blocks(values.shape[0]), self.k.THREADS](values, t)
+        return t.copy_to_host()
+
+    def sum_int64(self, values):
+        return int(self._sum_min(values)[0])
+
+    def min_int64(self, values):
+        return int(self._sum_min(values)[1])
+
+    distribution_stats = staticmethod(metrics.distribution_stats)  # on the host copy (see Engine)
+    distribution_stats_runs = staticmethod(metrics.distribution_stats_runs)

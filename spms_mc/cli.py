@@ -55,7 +55,7 @@ def show(scenario, sets):
                    "process; tcp://...: an existing cluster; slurm/pbs: batch jobs via dask-jobqueue")
 @click.option("--workers", default=None, type=click.IntRange(1),
               help="local workers (default: sized to the machine) or slurm/pbs jobs")
-@click.option("--backend", default=None, type=click.Choice(["cpu"]), help="overrides run.backend")
+@click.option("--backend", default=None, type=click.Choice(["cpu", "cuda"]), help="overrides run.backend")
 @click.option("--resume", is_flag=True, help="complete an interrupted store (same scenario, seed, members)")
 @click.option("--overwrite", is_flag=True, help="replace an existing store")
 @click.option("--job", "job_opts", multiple=True, metavar="KEY=VALUE",

@@ -149,7 +149,7 @@ class RunConfig:
     ticks: int = key(3600, Int(1, 10**9), "ticks to simulate (one tick = one day)")
     period: int = key(30, Int(1, 10**6), "ticks per accounting period (GI and demurrage act at its start)")
     sample_every: int = key(0, Int(0), "ticks between samples of the outputs; 0 = one period")
-    backend: str = key("cpu", Choice("cpu"), "where kernels run")
+    backend: str = key("cpu", Choice("cpu", "cuda"), "where kernels run: cpu (numba, parallel) or cuda (an NVIDIA GPU)")
     minor_units: int = key(100, Int(1, 10**9), "minor units per currency unit (money is int64 in minor units)")
     check_ledger: str = key("period", Choice("tick", "period", "off"),
                             "how often the exact stock-flow identity is checked")

@@ -130,11 +130,12 @@ class Engine:
         self.key = np.uint64(rng.member_key(np.uint64(self.seed), np.uint64(self.member)))
         self.backend = get_backend(sc.run.backend, parallel=sc.n_accounts >= PARALLEL_MIN_ACCOUNTS)
         self.state: State = allocate(sc, self.key)
+        self.backend.adopt(self.state)  # the CUDA backend moves the per-account arrays to the device
         self.processes = build_processes(sc, self.state, None, self.backend, self.key)
         flows = []
         for p in self.processes:
             flows += [f for f in p.creates + p.destroys if f not in flows]
-        self.ledger = Ledger(flows, self.state.total_money(), sc.run.period)
+        self.ledger = Ledger(flows, self.total_money(), sc.run.period)
         for p in self.processes:
             p.ledger = self.ledger
 
@@ -168,7 +169,7 @@ class Engine:
             out_created[j], out_destroyed[j] = c, d
             out_money[j] = ledger.expected
             self._distribution(grid, out_stats, out_lorenz, j)
-            out_tracked[j] = st.balance[track]
+            out_tracked[j] = self.backend.gather(st.balance, track)
             extra["sink_balance"][j] = st.institutions[SINK]
             if "governance_balance" in extra:
                 extra["governance_balance"][j] = st.institutions[GOVERNANCE]
@@ -182,7 +183,7 @@ class Engine:
         snapshots = np.zeros((len(snap_ticks), st.n_accounts), np.int64) if snap_ticks else None
         snap_at = {t: k for k, t in enumerate(snap_ticks)}
         if 0 in snap_at:
-            snapshots[snap_at[0]] = st.balance
+            self.backend.to_host(st.balance, snapshots[snap_at[0]])
         self.check(-1)
         sample(0)
         # SPMS_MC_CHECK_LEDGER overrides how often the identity is checked (the test suite sets
@@ -217,7 +218,7 @@ class Engine:
                 j += 1
                 next_sample = int(ticks[j]) if j < len(ticks) else -1
             if snap_at and t + 1 in snap_at:
-                snapshots[snap_at[t + 1]] = st.balance
+                self.backend.to_host(st.balance, snapshots[snap_at[t + 1]])
             if progress is not None:
                 now = time.perf_counter()
                 if now - last_report > 0.25 or t + 1 == T:
@@ -234,19 +235,25 @@ class Engine:
                          process_order=[p.name for p in self.processes],
                          wall_seconds=time.perf_counter() - t0)
 
+    def total_money(self) -> int:
+        """Exact money stock: every account plus the institutional accounts (Python int)."""
+        return int(self.backend.sum_int64(self.state.balance)) + int(self.state.institutions.sum())
+
     def check(self, tick: int) -> None:
         """Exact stock-flow identity and non-negativity of every balance."""
         st = self.state
-        self.ledger.check(st.total_money(), tick)
-        if st.balance.size and self.backend.min_int64(st.balance) < 0:
-            i = int(np.argmin(st.balance))
-            raise LedgerError(f"balance of account {i} is negative ({st.balance[i]}) after tick {tick}")
+        self.ledger.check(self.total_money(), tick)
+        if st.balance.shape[0] and self.backend.min_int64(st.balance) < 0:
+            host = np.empty(st.balance.shape[0], np.int64)
+            self.backend.to_host(st.balance, host)
+            i = int(np.argmin(host))
+            raise LedgerError(f"balance of account {i} is negative ({host[i]}) after tick {tick}")
 
     def _distribution(self, grid, out_stats, out_lorenz, j) -> None:
         st = self.state
         H = st.n_households
-        buf = st.scratch[:H]
-        np.copyto(buf, st.balance[:H])
+        buf = st.host_buffer[:H]
+        self.backend.to_host(st.balance[:H], buf)
         # sorted in place (the metrics need no memory beyond the state); large populations sort two
         # halves on two threads (numpy releases the GIL) and the statistics merge them on the fly
         if self.backend.parallel and numba.get_num_threads() > 1 and H >= 2:

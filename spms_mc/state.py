@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from spms_mc_kernels import rng
-from spms_mc_kernels.reduce import sum_int64
 from spms_mc_kernels.sumsy import ACTIVE, ELIGIBLE
 
 from .config import Scenario
@@ -49,14 +48,11 @@ class State:
     n_participants: int
     n_eligible: int
     institutions: np.ndarray
+    host_buffer: np.ndarray | None = None  # host sort buffer of the metrics (the scratch on the CPU)
 
     @property
     def n_accounts(self) -> int:
         return self.n_households + self.n_firms
-
-    def total_money(self) -> int:
-        """Exact money stock: every account plus the institutional accounts (Python int)."""
-        return int(sum_int64(self.balance)) + int(self.institutions.sum())
 
     def nbytes(self) -> int:
         arrays = (self.balance, self.flags, self.period_sum, self.last_tick, self.scratch,

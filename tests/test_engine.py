@@ -38,7 +38,7 @@ def test_every_preset_keeps_the_ledger_exact_every_tick(name):
     dm = np.diff(res.money_stock)
     flows = (res.flows_created - res.flows_destroyed).sum(axis=1)[1:]
     assert np.array_equal(dm, flows)
-    assert eng.state.total_money() == res.money_stock[-1]
+    assert eng.total_money() == res.money_stock[-1]
     assert eng.state.balance.min() >= 0
     assert res.stop_reason == ""
 

@@ -1,0 +1,262 @@
+"""CUDA twins of the CPU kernels (numba.cuda): one thread per account or pair, the same integer
+money, the same rounding and the same counter-based draws, so a seed gives the same bytes on a GPU
+as on the CPU. Imported only by the CUDA backend.
+
+Every per-account rule is the CPU kernel's. The scalar helpers (the counter-based draws,
+``permute``, ``floor_share``, ``is_targeted``) are the same ``@njit`` functions, called from device
+code; the helpers that take arrays (participant lookup, buffers, brackets, the transactional
+accrual, pairing) are device-function twins below, line for line the CPU ones (numba's CUDA
+simulator cannot pass its arrays into CPU functions). Totals are integer atomic adds (exact,
+order-free). The credit phase of random exchange, serial on the CPU, is an
+atomic scatter-add here: integer addition is associative, so the result is the same.
+
+The float expressions are single multiplications and divisions except the bracket sum of tiered
+demurrage, ``total += rate * part``; to keep the same bits on a GPU that sum must not be contracted
+into fused multiply-adds (``fastmath=False``; checked under the CUDA simulator only - no GPU was
+available when this was written).
+"""
+import math
+
+import numpy as np
+from numba import cuda
+
+from .events import is_targeted
+from .money import floor_share
+from .rng import draw_other, draw_uniform, feistel_half_bits, permute
+from .sumsy import ELIGIBLE
+
+THREADS = 256
+
+
+def blocks(n: int) -> int:
+    return max(1, (int(n) + THREADS - 1) // THREADS)
+
+
+# --- device twins of the array-taking CPU helpers (spms_mc_kernels.exchange / .sumsy) ---------
+@cuda.jit(device=True)
+def participant(k, participants):
+    if participants.shape[0] == 0:
+        return np.int64(k)
+    return np.int64(participants[k])
+
+
+@cuda.jit(device=True)
+def pair(k, skey_pair, half, n_part, participants):
+    return (participant(permute(skey_pair, 2 * k, half, n_part), participants),
+            participant(permute(skey_pair, 2 * k + 1, half, n_part), participants))
+
+
+@cuda.jit(device=True)
+def tiered_charge(excess, tier_lower, tier_rate):
+    total = 0.0
+    nt = tier_lower.shape[0]
+    for k in range(nt):
+        lo = tier_lower[k]
+        if excess <= lo:
+            break
+        top = excess
+        if k + 1 < nt and tier_lower[k + 1] < excess:
+            top = tier_lower[k + 1]
+        total += tier_rate[k] * (top - lo)
+    return total
+
+
+@cuda.jit(device=True)
+def account_buffer(i, flags, buffer, buffer_by_account):
+    if buffer_by_account.shape[0] > 0:
+        return buffer_by_account[i]
+    if flags[i] & ELIGIBLE:
+        return buffer
+    return np.int64(0)
+
+
+@cuda.jit(device=True)
+def accrue_account(i, tick, balance, last_tick, flags, period_ticks, gi, buffer, buffer_by_account, tier_lower,
+                   tier_rate):
+    last = last_tick[i]
+    if last >= tick:
+        return np.int64(0), np.int64(0)
+    b = balance[i]
+    elapsed = tick - last
+    excess = np.float64(b) - account_buffer(i, flags, buffer, buffer_by_account)
+    dem = np.int64(0)
+    if excess > 0.0:
+        dem = min(np.int64(math.floor(tiered_charge(excess, tier_lower, tier_rate) * elapsed / period_ticks)), b)
+    acc = np.int64(0)
+    if flags[i] & ELIGIBLE:
+        acc = (gi * tick) // period_ticks - (gi * last) // period_ticks
+    balance[i] = b - dem + acc
+    last_tick[i] = tick
+    return dem, acc
+
+
+@cuda.jit
+def settle_period(balance, period_sum, use_average, period_ticks, flags, charge, gi, buffer,
+                  buffer_by_account, tier_lower, tier_rate, tax_rate, totals):
+    i = cuda.grid(1)
+    if i >= balance.shape[0]:
+        return
+    b = balance[i]
+    if charge:
+        base = period_sum[i] / period_ticks if use_average else np.float64(b)
+        excess = base - account_buffer(i, flags, buffer, buffer_by_account)
+        dem = np.int64(0)
+        if excess > 0.0:
+            dem = min(np.int64(math.floor(tiered_charge(excess, tier_lower, tier_rate))), b)
+        tax = np.int64(0)
+        if tax_rate > 0.0:
+            tax = min(np.int64(math.floor(tax_rate * base)), b - dem)
+        b = b - dem - tax
+        cuda.atomic.add(totals, 0, dem)
+        cuda.atomic.add(totals, 1, tax)
+    if flags[i] & ELIGIBLE:
+        b += gi
+        cuda.atomic.add(totals, 2, gi)
+    balance[i] = b
+
+
+@cuda.jit
+def sum_charge_base(balance, period_sum, use_average, totals):
+    i = cuda.grid(1)
+    if i < balance.shape[0]:
+        cuda.atomic.add(totals, 0, period_sum[i] if use_average else balance[i])
+
+
+@cuda.jit
+def accumulate_period(balance, period_sum, first_tick):
+    i = cuda.grid(1)
+    if i < balance.shape[0]:
+        if first_tick:
+            period_sum[i] = balance[i]
+        else:
+            period_sum[i] += balance[i]
+
+
+@cuda.jit
+def accrue_accounts(participants, n_accounts, tick, balance, last_tick, flags, period_ticks, gi, buffer,
+                    buffer_by_account, tier_lower, tier_rate, totals):
+    k = cuda.grid(1)
+    if k < n_accounts:
+        dem, acc = accrue_account(participant(k, participants), tick, balance, last_tick, flags, period_ticks,
+                                  gi, buffer, buffer_by_account, tier_lower, tier_rate)
+        cuda.atomic.add(totals, 0, dem)
+        cuda.atomic.add(totals, 1, acc)
+
+
+@cuda.jit
+def random_fraction_debit(balance, scratch, participants, n_part, skey_fraction, fraction, period_sum,
+                          fused, first_tick, totals):
+    """Phase 1; with ``fused`` it also does the period bookkeeping (every account takes part)."""
+    k = cuda.grid(1)
+    if k >= n_part:
+        return
+    i = participant(k, participants)
+    b = balance[i]
+    if fused:
+        if first_tick:
+            period_sum[i] = b
+        else:
+            period_sum[i] += b
+    pay = np.int64(0)
+    if n_part >= 2:
+        pay = min(np.int64(math.floor(draw_uniform(skey_fraction, k) * fraction * b)), b)
+    balance[i] = b - pay
+    scratch[k] = pay
+    cuda.atomic.add(totals, 0, pay)
+
+
+@cuda.jit
+def random_fraction_credit(balance, scratch, participants, n_part, skey_target):
+    k = cuda.grid(1)
+    if k < n_part and n_part >= 2:
+        cuda.atomic.add(balance, participant(draw_other(skey_target, k, n_part), participants), scratch[k])
+
+
+@cuda.jit
+def saving_propensity_exchange(balance, participants, n_part, skey_pair, skey_share, give, half):
+    k = cuda.grid(1)
+    if k >= n_part // 2:
+        return
+    i, j = pair(k, skey_pair, half, n_part, participants)
+    bi = balance[i]
+    bj = balance[j]
+    put_i = floor_share(give, bi)
+    put_j = floor_share(give, bj)
+    pool = put_i + put_j
+    share_i = min(np.int64(math.floor(draw_uniform(skey_share, k) * pool)), pool)
+    balance[i] = bi - put_i + share_i
+    balance[j] = bj - put_j + (pool - share_i)
+
+
+@cuda.jit
+def yard_sale_exchange(balance, participants, n_part, skey_pair, skey_coin, stake_fraction, zeta, mean_balance,
+                       half):
+    k = cuda.grid(1)
+    if k >= n_part // 2:
+        return
+    i, j = pair(k, skey_pair, half, n_part, participants)
+    bi = balance[i]
+    bj = balance[j]
+    stake = np.int64(math.floor(stake_fraction * min(bi, bj)))
+    p_i = 0.5
+    if zeta != 0.0 and mean_balance > 0.0:
+        p_i = min(max(0.5 * (1.0 + zeta * np.float64(bi - bj) / mean_balance), 0.0), 1.0)
+    if draw_uniform(skey_coin, k) < p_i:
+        balance[i] = bi + stake
+        balance[j] = bj - stake
+    else:
+        balance[i] = bi - stake
+        balance[j] = bj + stake
+
+
+@cuda.jit
+def collect_fraction(balance, participants, n_part, rate, totals):
+    k = cuda.grid(1)
+    if k < n_part:
+        i = participant(k, participants)
+        take = floor_share(rate, balance[i])
+        balance[i] -= take
+        cuda.atomic.add(totals, 0, take)
+
+
+@cuda.jit
+def credit_each(balance, participants, n_part, amount):
+    k = cuda.grid(1)
+    if k < n_part:
+        balance[participant(k, participants)] += amount
+
+
+@cuda.jit
+def sum_participants(balance, participants, n_part, totals):
+    k = cuda.grid(1)
+    if k < n_part:
+        cuda.atomic.add(totals, 0, balance[participant(k, participants)])
+
+
+@cuda.jit
+def inject(balance, lo, hi, amount, share, skey, totals):
+    i = lo + cuda.grid(1)
+    if i < hi and is_targeted(skey, i, share):
+        balance[i] += amount
+        cuda.atomic.add(totals, 0, amount)
+
+
+@cuda.jit
+def lose(balance, lo, hi, fraction, share, skey, totals):
+    i = lo + cuda.grid(1)
+    if i < hi and is_targeted(skey, i, share):
+        gone = floor_share(fraction, balance[i])
+        balance[i] -= gone
+        cuda.atomic.add(totals, 0, gone)
+
+
+@cuda.jit
+def sum_and_min(values, totals):
+    """totals[0] += sum, totals[1] = min (totals[1] starts at INT64_MAX)."""
+    i = cuda.grid(1)
+    if i < values.shape[0]:
+        cuda.atomic.add(totals, 0, values[i])
+        cuda.atomic.min(totals, 1, values[i])
+
+
+__all__ = ["THREADS", "blocks", "feistel_half_bits"]
