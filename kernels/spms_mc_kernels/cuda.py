@@ -4,9 +4,10 @@ as on the CPU. Imported only by the CUDA backend.
 
 Every per-account rule is the CPU kernel's. The scalar helpers (the counter-based draws,
 ``permute``, ``floor_share``, ``is_targeted``) are the same ``@njit`` functions, called from device
-code; the helpers that take arrays (participant lookup, buffers, brackets, the transactional
-accrual, pairing) are device-function twins below, line for line the CPU ones (numba's CUDA
-simulator cannot pass its arrays into CPU functions). Totals are integer atomic adds (exact,
+code; the helpers that take arrays are compiled for the device from the same Python source
+(participant lookup, buffers, brackets) or, where they call other array helpers (pairing, the
+transactional accrual), are twins below, line for line the CPU ones (numba's CUDA simulator
+cannot pass its arrays into CPU-compiled functions). Totals are integer atomic adds (exact,
 order-free). The credit phase of random exchange, serial on the CPU, is an
 atomic scatter-add here: integer addition is associative, so the result is the same.
 
@@ -20,6 +21,8 @@ import math
 import numpy as np
 from numba import cuda
 
+from . import exchange as _exchange
+from . import sumsy as _sumsy
 from .events import is_targeted
 from .money import floor_share
 from .rng import draw_other, draw_uniform, feistel_half_bits, permute
@@ -32,42 +35,18 @@ def blocks(n: int) -> int:
     return max(1, (int(n) + THREADS - 1) // THREADS)
 
 
-# --- device twins of the array-taking CPU helpers (spms_mc_kernels.exchange / .sumsy) ---------
-@cuda.jit(device=True)
-def participant(k, participants):
-    if participants.shape[0] == 0:
-        return np.int64(k)
-    return np.int64(participants[k])
+# --- device versions of the array-taking CPU helpers ------------------------------------------
+# Leaf helpers are compiled for the device from the very same Python source as the CPU ones;
+# helpers that call other array helpers are twins written out here, line for line the CPU ones.
+participant = cuda.jit(device=True)(_exchange.participant.py_func)
+tiered_charge = cuda.jit(device=True)(_sumsy.tiered_charge.py_func)
+account_buffer = cuda.jit(device=True)(_sumsy.account_buffer.py_func)
 
 
 @cuda.jit(device=True)
 def pair(k, skey_pair, half, n_part, participants):
     return (participant(permute(skey_pair, 2 * k, half, n_part), participants),
             participant(permute(skey_pair, 2 * k + 1, half, n_part), participants))
-
-
-@cuda.jit(device=True)
-def tiered_charge(excess, tier_lower, tier_rate):
-    total = 0.0
-    nt = tier_lower.shape[0]
-    for k in range(nt):
-        lo = tier_lower[k]
-        if excess <= lo:
-            break
-        top = excess
-        if k + 1 < nt and tier_lower[k + 1] < excess:
-            top = tier_lower[k + 1]
-        total += tier_rate[k] * (top - lo)
-    return total
-
-
-@cuda.jit(device=True)
-def account_buffer(i, flags, buffer, buffer_by_account):
-    if buffer_by_account.shape[0] > 0:
-        return buffer_by_account[i]
-    if flags[i] & ELIGIBLE:
-        return buffer
-    return np.int64(0)
 
 
 @cuda.jit(device=True)
