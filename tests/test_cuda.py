@@ -30,3 +30,18 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
                         str(tmp_path / "x.zarr")], capture_output=True, text=True, env=env)
     assert r.returncode == 2
     assert "needs an NVIDIA GPU" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_gpu_benchmark_runs_on_the_simulator(tmp_path):
+    """benchmarks/bench_gpu.py is one command on a GPU; here it only has to run (simulator figures
+    are meaningless)."""
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    out = tmp_path / "gpu.json"
+    r = subprocess.run([sys.executable, str(HERE.parent / "benchmarks" / "bench_gpu.py"), "--size", "256",
+                        "--repeats", "1", "--json", str(out)], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "settle (GI + demurrage)" in r.stdout and "random exchange tick" in r.stdout
+    import json
+
+    data = json.loads(out.read_text())
+    assert data["n"] == 256 and data["settle_ratio"] > 0 and data["device"] == "numba CUDA simulator"

@@ -239,3 +239,11 @@ def sum_and_min(values, totals):
 
 
 __all__ = ["THREADS", "blocks", "feistel_half_bits"]
+
+
+@cuda.jit
+def copy(dst, src):
+    """The device's own limit for a one-read-one-write pass (16 B per int64 element)."""
+    i = cuda.grid(1)
+    if i < src.shape[0]:
+        dst[i] = src[i]
