@@ -20,3 +20,18 @@ def test_readme_python_example_output():
     readme = (ROOT / "README.md").read_text()
     assert f"{ds.gini.isel(time=-1).item():.4f}" in readme
     assert f"{ds.median_balance.isel(time=-1).item():.2f}" in readme
+
+
+def test_readme_main_job_output(tmp_path):
+    """The worked example's `spms-mc run sumsy` line is what the command prints (timing aside)."""
+    import re
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "spms_mc", "run", "sumsy", "--out", str(tmp_path / "s.zarr")],
+                       capture_output=True, text=True, check=True)
+    line = r.stdout.strip().splitlines()[-1]
+    stable = re.sub(r"in [0-9.]+ s \([0-9.e+]+ account-ticks/s\) -> \S+", "", line)
+    readme = (ROOT / "README.md").read_text()
+    shown = next(x for x in readme.splitlines() if x.startswith("sumsy: 1 member(s)"))
+    assert re.sub(r"in [0-9.]+ s \([0-9.e+]+ account-ticks/s\) -> \S+", "", shown) == stable
