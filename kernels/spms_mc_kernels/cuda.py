@@ -3,8 +3,8 @@ money, the same rounding and the same counter-based draws, so a seed gives the s
 as on the CPU. Imported only by the CUDA backend.
 
 Every per-account rule is the CPU kernel's. The scalar helpers (the counter-based draws,
-``permute``, ``floor_share``, ``is_targeted``) are the same ``@njit`` functions, called from device
-code; the helpers that take arrays are compiled for the device from the same Python source
+``permute``, ``floor_share``, ``is_targeted``, and the exchange rules ``fraction_payment``,
+``pool_and_split``, ``yard_sale_bet``) are the same ``@njit`` functions, called from device code; the helpers that take arrays are compiled for the device from the same Python source
 (participant lookup, buffers, brackets) or, where they call other array helpers (pairing, the
 transactional accrual), are twins below, line for line the CPU ones (numba's CUDA simulator
 cannot pass its arrays into CPU-compiled functions). Totals are integer atomic adds (exact,
@@ -24,6 +24,7 @@ from numba import cuda
 from . import exchange as _exchange
 from . import sumsy as _sumsy
 from .events import is_targeted
+from .exchange import fraction_payment, pool_and_split, yard_sale_bet
 from .money import floor_share
 from .rng import draw_other, draw_uniform, feistel_half_bits, permute
 from .sumsy import ELIGIBLE
@@ -136,9 +137,7 @@ def random_fraction_debit(balance, scratch, participants, n_part, skey_fraction,
             period_sum[i] = b
         else:
             period_sum[i] += b
-    pay = np.int64(0)
-    if n_part >= 2:
-        pay = min(np.int64(math.floor(draw_uniform(skey_fraction, k) * fraction * b)), b)
+    pay = fraction_payment(draw_uniform(skey_fraction, k), fraction, b) if n_part >= 2 else np.int64(0)
     balance[i] = b - pay
     scratch[k] = pay
     cuda.atomic.add(totals, 0, pay)
@@ -157,14 +156,7 @@ def saving_propensity_exchange(balance, participants, n_part, skey_pair, skey_sh
     if k >= n_part // 2:
         return
     i, j = pair(k, skey_pair, half, n_part, participants)
-    bi = balance[i]
-    bj = balance[j]
-    put_i = floor_share(give, bi)
-    put_j = floor_share(give, bj)
-    pool = put_i + put_j
-    share_i = min(np.int64(math.floor(draw_uniform(skey_share, k) * pool)), pool)
-    balance[i] = bi - put_i + share_i
-    balance[j] = bj - put_j + (pool - share_i)
+    balance[i], balance[j], _ = pool_and_split(balance[i], balance[j], draw_uniform(skey_share, k), give)
 
 
 @cuda.jit
@@ -174,18 +166,8 @@ def yard_sale_exchange(balance, participants, n_part, skey_pair, skey_coin, stak
     if k >= n_part // 2:
         return
     i, j = pair(k, skey_pair, half, n_part, participants)
-    bi = balance[i]
-    bj = balance[j]
-    stake = np.int64(math.floor(stake_fraction * min(bi, bj)))
-    p_i = 0.5
-    if zeta != 0.0 and mean_balance > 0.0:
-        p_i = min(max(0.5 * (1.0 + zeta * np.float64(bi - bj) / mean_balance), 0.0), 1.0)
-    if draw_uniform(skey_coin, k) < p_i:
-        balance[i] = bi + stake
-        balance[j] = bj - stake
-    else:
-        balance[i] = bi - stake
-        balance[j] = bj + stake
+    balance[i], balance[j], _ = yard_sale_bet(balance[i], balance[j], draw_uniform(skey_coin, k), stake_fraction,
+                                              zeta, mean_balance)
 
 
 @cuda.jit

@@ -38,6 +38,37 @@ def participant(k, participants):
     return np.int64(participants[k])
 
 
+# --- the per-account and per-pair rules, on scalars: shared by the CPU and CUDA kernels ---------
+@kernel
+def fraction_payment(u, fraction, b):
+    """What an account with balance b pays for draw u: ``floor(u * fraction * b)``, at most b."""
+    return min(np.int64(math.floor(u * fraction * b)), b)
+
+
+@kernel
+def pool_and_split(bi, bj, u, give):
+    """Each party puts ``floor(give * balance)`` in the pool; i gets ``floor(u * pool)``, j the rest.
+    Returns (new bi, new bj, pool)."""
+    put_i = floor_share(give, bi)
+    put_j = floor_share(give, bj)
+    pool = put_i + put_j
+    share_i = min(np.int64(math.floor(u * pool)), pool)
+    return bi - put_i + share_i, bj - put_j + (pool - share_i), pool
+
+
+@kernel
+def yard_sale_bet(bi, bj, u, stake_fraction, zeta, mean_balance):
+    """Stake ``floor(stake_fraction * min(bi, bj))``; i wins when u < (1 + zeta (bi - bj)/mean)/2
+    (clipped to [0, 1]). Returns (new bi, new bj, stake)."""
+    stake = np.int64(math.floor(stake_fraction * min(bi, bj)))
+    p_i = 0.5
+    if zeta != 0.0 and mean_balance > 0.0:
+        p_i = min(max(0.5 * (1.0 + zeta * np.float64(bi - bj) / mean_balance), 0.0), 1.0)
+    if u < p_i:
+        return bi + stake, bj - stake, stake
+    return bi - stake, bj + stake, stake
+
+
 @kernel
 def pair(k, skey_pair, half, n_part, participants):
     """Accounts of pair k: positions 2k and 2k+1 of the keyed permutation of the participants."""
@@ -57,9 +88,8 @@ def random_fraction_debit(balance, scratch, participants, n_part, skey_fraction,
     for k in prange(n_part):
         i = participant(k, participants)
         b = balance[i]
-        pay = np.int64(math.floor(draw_uniform(skey_fraction, k) * fraction * b))
-        if pay > b:
-            pay = b
+        # fraction_payment written out: the hot loop vectorises only with the expression inline
+        pay = min(np.int64(math.floor(draw_uniform(skey_fraction, k) * fraction * b)), b)
         balance[i] = b - pay
         scratch[k] = pay
         total += pay
@@ -80,7 +110,7 @@ def random_fraction_debit_accumulate(balance, scratch, period_sum, first_tick, s
         else:
             period_sum[k] += b
         pay = np.int64(0)
-        if n >= 2:
+        if n >= 2:  # fraction_payment written out, as in random_fraction_debit
             pay = min(np.int64(math.floor(draw_uniform(skey_fraction, k) * fraction * b)), b)
         balance[k] = b - pay
         scratch[k] = pay
@@ -120,14 +150,7 @@ def saving_propensity_exchange(balance, participants, n_part, skey_pair, skey_sh
     pooled = np.int64(0)
     for k in prange(n_part // 2):
         i, j = pair(k, skey_pair, half, n_part, participants)
-        bi = balance[i]
-        bj = balance[j]
-        put_i = floor_share(give, bi)
-        put_j = floor_share(give, bj)
-        pool = put_i + put_j
-        share_i = min(np.int64(math.floor(draw_uniform(skey_share, k) * pool)), pool)
-        balance[i] = bi - put_i + share_i
-        balance[j] = bj - put_j + (pool - share_i)
+        balance[i], balance[j], pool = pool_and_split(balance[i], balance[j], draw_uniform(skey_share, k), give)
         pooled += pool
     return pooled
 
@@ -140,19 +163,8 @@ def yard_sale_exchange(balance, participants, n_part, skey_pair, skey_coin, stak
     moved = np.int64(0)
     for k in prange(n_part // 2):
         i, j = pair(k, skey_pair, half, n_part, participants)
-        bi = balance[i]
-        bj = balance[j]
-        stake = np.int64(math.floor(stake_fraction * min(bi, bj)))
-        p_i = 0.5
-        if zeta != 0.0 and mean_balance > 0.0:
-            p_i = 0.5 * (1.0 + zeta * np.float64(bi - bj) / mean_balance)
-            p_i = min(max(p_i, 0.0), 1.0)
-        if draw_uniform(skey_coin, k) < p_i:
-            balance[i] = bi + stake
-            balance[j] = bj - stake
-        else:
-            balance[i] = bi - stake
-            balance[j] = bj + stake
+        balance[i], balance[j], stake = yard_sale_bet(balance[i], balance[j], draw_uniform(skey_coin, k),
+                                                      stake_fraction, zeta, mean_balance)
         moved += stake
     return moved
 
