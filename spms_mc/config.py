@@ -378,17 +378,14 @@ def _section(cls, sec: str, raw: Any):
     return cls(**values)
 
 
-def scenario_from_dict(data: dict, *, _depth: int = 0) -> Scenario:
+def scenario_from_dict(data: dict) -> Scenario:
     """Validate a scenario given as nested data (the parsed TOML)."""
     if not isinstance(data, dict):
         raise ScenarioError(f"a scenario must be a table, got {_typename(data)}")
     data = dict(data)
     base = data.pop("extends", None)
     if base is not None:
-        if _depth > 8:
-            raise ScenarioError("extends: chain too deep (a cycle?)")
-        parent = _raw_scenario(Str("extends", base), _depth + 1)
-        data = _merge(parent, data)
+        data = _merge(_raw_scenario(Str("extends", base), 1), data)
     for k in data:
         if k not in SECTIONS and k not in META_KEYS + ("events", "sweep"):
             close = difflib.get_close_matches(k, list(SECTIONS) + ["events"], n=1)
@@ -588,6 +585,8 @@ def preset_names() -> list[str]:
 
 
 def _raw_scenario(name_or_path: str, depth: int = 0) -> dict:
+    if depth > 8:
+        raise ScenarioError(f"extends: chain deeper than 8 at {name_or_path!r} (a cycle?)")
     path = Path(name_or_path)
     if name_or_path in preset_names():
         text = (resources.files("spms_mc") / "scenarios" / f"{name_or_path}.toml").read_text()

@@ -108,3 +108,10 @@ def test_sweep_table_in_a_file_round_trips(tmp_path):
     p.write_text('extends = "sumsy"\n[sweep]\n"sumsy.demurrage" = 0.01\n')
     with pytest.raises(ScenarioError, match="sweep.sumsy.demurrage must be a non-empty list"):
         spms_mc.load_scenario(p)
+
+
+def test_extends_cycle_is_a_clear_error(tmp_path):
+    (tmp_path / "a.toml").write_text(f'extends = "{tmp_path / "b.toml"}"\n')
+    (tmp_path / "b.toml").write_text(f'extends = "{tmp_path / "a.toml"}"\n')
+    with pytest.raises(ScenarioError, match="a cycle"):
+        spms_mc.load_scenario(tmp_path / "a.toml")
