@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import prange
-from spms_mc_kernels import events, exchange, metrics, reduce, sumsy
+from spms_mc_kernels import economy, events, exchange, metrics, reduce, sumsy
 from spms_mc_kernels._jit import kernel
 from spms_mc_kernels.rng import draw_uniform, permute
 
@@ -72,6 +72,14 @@ class CPUBackend:
     min_int64 = staticmethod(reduce.min_int64)
     distribution_stats = staticmethod(metrics.distribution_stats)
     distribution_stats_runs = staticmethod(metrics.distribution_stats_runs)
+    employment_weights = staticmethod(economy.employment_weights)
+    pay_households = staticmethod(economy.pay_households)
+    spending_shortfall = staticmethod(economy.spending_shortfall)
+    consume = staticmethod(economy.consume)
+    service_loans = staticmethod(economy.service_loans)
+    debit_or_borrow = staticmethod(economy.debit_or_borrow)
+    spending_shortfall_debits = staticmethod(economy.spending_shortfall_debits)
+    net_wealth = staticmethod(economy.net_wealth)
 
     def adopt(self, state) -> None:
         state.host_buffer = state.scratch

@@ -236,6 +236,69 @@ class PKConfig:
     loan_ratio: float = key(0.1, Float(0, 10), "loan_ratio mode: new loans as a share LR of money after payments")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EconomyConfig:
+    """The production economy with AI automation (MODEL.md section 3)."""
+
+    enabled: bool = key(False, Bool, "the production economy: firms, wages, profits, consumption, AI automation")
+    ai_complementary_share: float = key(0.2, Float(0, 1), "share of households that are AI-complementary workers")
+    unemployed_share: float = key(0.05, Float(0, 1), "share of households without work at the start")
+    skill_premium: float = key(2.0, Float(0.1, 100),
+                               "wage weight of an AI-complementary worker relative to a routine one (in tenths)")
+    consumption_income: float = key(0.6, Float(0, 1), "a1: share of last period's disposable income spent per period")
+    consumption_wealth: float = key(0.4, Float(0, 1, lo_open=True),
+                                    "a2: share of the balance held before the income spent per period")
+    firm_size_exponent: float = key(1.0, Float(0, 5), "firm sizes follow (rank)^-exponent (1: Zipf, Axtell 2001)")
+    retention: float = key(0.0, Float(0, 1), "share of profit firms keep instead of paying dividends")
+    investment: float = key(0.0, Float(0, 1), "share of last period's revenue each firm spends on other firms' goods")
+    labour_share_start: float = key(0.54, Float(0, 1), "labour share of firm revenue before automation, l0")
+    labour_share_end: float = key(0.40, Float(0, 1), "labour share after automation, l_inf")
+    automation: bool = key(True, Bool, "labour share and routine employment follow the logistic automation path")
+    automation_start_year: float = key(0.0, Float(0), "year the automation path starts")
+    automation_years: float = key(20.0, Float(0, lo_open=True), "years the logistic path takes from l0 to l_inf")
+    automation_steepness: float = key(10.0, Float(0, lo_open=True), "steepness k of the logistic path (per path length)")
+    routine_displacement: float = key(0.3, Float(0, 1), "share of routine workers displaced at full automation")
+    ai_output_growth: float = key(0.02, Float(-0.5, 1), "real output growth per year from AI capital, g_AI")
+    ticks_per_year: int = key(360, Int(1, 10**6), "ticks per year (automation path, growth, discounting)")
+    discount_rate: float = key(0.05, Float(0, 1, lo_open=True), "yearly rate at which dividends are capitalised")
+    equity_distribution: str = key("pareto", Choice("pareto", "equal"),
+                                   "equity index units across households: Pareto calibrated to the top-1 % target, "
+                                   "or equal")
+    initial_top1_wealth_share: float = key(0.32, Float(0.01, 1, lo_open=True, hi_open=True),
+                                           "pareto: top-1 % share of net wealth at the start (US today: about 0.32)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GovernmentConfig:
+    """Government money as in Godley & Lavoie's model SIM: spending creates it, taxes destroy it."""
+
+    enabled: bool = key(False, Bool, "government spending on firms and an income tax (needs economy.enabled)")
+    spending: float = key(0.0, Float(0), "G: spending per period on firms (by size), currency units")
+    income_tax: float = key(0.0, Float(0, 1, hi_open=True), "theta: tax withheld from wages and dividends")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BankConfig:
+    """Bank-credit money (MODEL.md section 4): banks lend to spenders short of money."""
+
+    enabled: bool = key(False, Bool, "bank credit: spending beyond a balance is borrowed, creating deposits")
+    interest: float = key(0.004, Float(0, 1), "interest rate per period on loans outstanding")
+    maturity: int = key(60, Int(1, 10**6), "periods over which principal is amortised (instalment ceil(L/m))")
+    capital_ratio: float = key(0.08, Float(0, 1, lo_open=True),
+                               "the bank lends only while capital >= capital_ratio x loans (Basel-style)")
+    initial_capital: float = key(1_000_000.0, Float(0), "bank capital at the start, currency units")
+    payout: float = key(0.5, Float(0, 1), "share of a period's positive bank profit paid to its shareholders")
+    household_credit_limit: float = key(20_000.0, Float(0),
+                                        "largest loan a household can refinance into; beyond it, it defaults")
+    firm_credit_limit: float = key(10_000_000.0, Float(0), "largest loan a firm can refinance into")
+    replay: str = key("none", Choice("none", "sumsy"),
+                      "sumsy: replay the exchange of the SuMSy run with the same seed, shortfalls topped up "
+                      "by loans (the SuMSy paper's comparison run)")
+    shareholder_share: float = key(0.01, Float(0, 1, lo_open=True),
+                                   "replay: share of households owning the bank (with the economy: equity holders)")
+    report_sumsy: bool = key(False, Bool, "replay: also report the SuMSy run's money and distribution as sumsy_*")
+
+
 SECTIONS = {
     "run": RunConfig,
     "population": PopulationConfig,
@@ -243,6 +306,9 @@ SECTIONS = {
     "governance": GovernanceConfig,
     "exchange": ExchangeConfig,
     "pk": PKConfig,
+    "economy": EconomyConfig,
+    "government": GovernmentConfig,
+    "bank": BankConfig,
 }
 META_KEYS = ("name", "description", "extends")
 
@@ -259,6 +325,9 @@ class Scenario:
     governance: GovernanceConfig = field(default_factory=GovernanceConfig)
     exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
     pk: PKConfig = field(default_factory=PKConfig)
+    economy: EconomyConfig = field(default_factory=EconomyConfig)
+    government: GovernmentConfig = field(default_factory=GovernmentConfig)
+    bank: BankConfig = field(default_factory=BankConfig)
     events: tuple = ()
     sweep: tuple = ()  # ((dotted key, (value, ...)), ...): a cartesian grid, one output dim per key
 
@@ -408,7 +477,8 @@ def scenario_from_dict(data: dict) -> Scenario:
 # keys whose values change the shape of the output cannot be swept within one store
 UNSWEEPABLE = ("run.ticks", "run.period", "run.sample_every", "run.track", "run.lorenz_points",
                "run.snapshot_ticks", "run.backend", "run.minor_units", "sumsy.enabled", "governance.funding",
-               "pk.enabled")
+               "pk.enabled", "economy.enabled", "government.enabled", "bank.enabled", "bank.replay",
+               "bank.report_sumsy")
 MAX_GRID = 100_000
 
 
@@ -506,7 +576,9 @@ def _check_cross(sc: Scenario) -> None:
         raise ScenarioError(f"governance.funding = {g.funding!r} needs sumsy.enabled = true")
     if sc.pk.enabled:
         others = [k for k, on in (("sumsy.enabled", s.enabled), ("exchange.rule", x.rule != "none"),
-                                  ("events", bool(sc.events)), ("population.firms", p.firms > 0)) if on]
+                                  ("events", bool(sc.events)), ("population.firms", p.firms > 0),
+                                  ("economy.enabled", sc.economy.enabled), ("bank.enabled", sc.bank.enabled),
+                                  ("government.enabled", sc.government.enabled)) if on]
         if others or p.households != 1:
             raise ScenarioError("pk.enabled is the two-sector model alone: it needs population.households = 1 "
                                 "(the private sector) and no " + ", ".join(others or ["other processes"]))
@@ -531,21 +603,74 @@ def _check_cross(sc: Scenario) -> None:
             raise ScenarioError(f"{where}: an injection needs amount > 0")
         if e.kind == "loss" and e.fraction <= 0:
             raise ScenarioError(f"{where}: a loss needs fraction > 0")
+    _check_economy(sc)
     # money must fit int64 with room for the period sums (sum of `period` balances)
     limit = INT64_MAX // max(r.period, 1)
     for what, amount in (("sumsy.guaranteed_income", s.guaranteed_income),
                          ("population.initial_balance", p.initial_balance * 64),
                          ("governance.budget", g.budget),
+
                          *((f"events[{i}].amount", e.amount) for i, e in enumerate(sc.events))):
         if sc.minor(amount) * max(n, 1) > limit:
             raise ScenarioError(f"{what} = {amount} in minor units (x{r.minor_units}) times {n} accounts "
                                 f"overflows int64 money; lower it or run.minor_units")
+    for what, amount, count, on in (("government.spending", sc.government.spending, 1, sc.government.enabled),
+                                    ("bank.initial_capital", sc.bank.initial_capital, 1, sc.bank.enabled),
+                                    ("bank.household_credit_limit", sc.bank.household_credit_limit, p.households,
+                                     sc.bank.enabled),
+                                    ("bank.firm_credit_limit", sc.bank.firm_credit_limit, p.firms, sc.bank.enabled)):
+        if on and sc.minor(amount) * max(count, 1) > limit:
+            raise ScenarioError(f"{what} = {amount} in minor units (x{r.minor_units}) times {count} overflows "
+                                f"int64 money; lower it or run.minor_units")
     need = estimate_memory(sc)
     avail = available_memory()
     if need > 0.8 * avail:
         raise ScenarioError(f"population.households = {p.households} (+ {p.firms} firms) needs about "
                             f"{need / 2**30:.1f} GiB of state, more than 80 % of the "
                             f"{avail / 2**30:.1f} GiB available here; lower population.households")
+
+
+def _check_economy(sc: Scenario) -> None:
+    """Cross-checks of the production economy, the government and bank credit."""
+    e, gov, bank, p, s, x = sc.economy, sc.government, sc.bank, sc.population, sc.sumsy, sc.exchange
+    if sc.run.backend == "cuda":
+        cpu_only = [k for k, on in (("economy.enabled", e.enabled), ("bank.enabled", bank.enabled)) if on]
+        if cpu_only:
+            raise ScenarioError(f"run.backend = 'cuda' runs SuMSy, governance, events, the exchange rules and the pk model; "
+                                f"{', '.join(cpu_only)} has no CUDA kernels yet; accepted here: run.backend = 'cpu'")
+    if e.enabled:
+        if p.firms < 1:
+            raise ScenarioError("economy.enabled needs firms: population.firms >= 1 (accepted: 1 .. households)")
+        if p.firms > p.households:
+            raise ScenarioError(f"population.firms = {p.firms} is more than population.households = "
+                                f"{p.households}; the economy needs at least one household per firm "
+                                f"(accepted: 1 .. {p.households})")
+        if e.ai_complementary_share + e.unemployed_share > 1:
+            raise ScenarioError(f"economy.ai_complementary_share + economy.unemployed_share = "
+                                f"{e.ai_complementary_share + e.unemployed_share} exceeds 1 (the rest are routine workers)")
+        if e.equity_distribution == "pareto":
+            from .economy import equity_alpha
+
+            equity_alpha(sc)  # raises ScenarioError when the target cannot be reached
+    if gov.enabled and not e.enabled:
+        raise ScenarioError("government.enabled needs economy.enabled = true (the government buys from firms)")
+    if bank.replay != "none" and not bank.enabled:
+        raise ScenarioError(f"bank.replay = {bank.replay!r} needs bank.enabled = true")
+    if bank.report_sumsy and bank.replay != "sumsy":
+        raise ScenarioError("bank.report_sumsy needs bank.replay = 'sumsy'")
+    if bank.enabled and not e.enabled and bank.replay == "none":
+        raise ScenarioError("bank.enabled needs borrowers: economy.enabled = true (households and firms borrow "
+                            "to spend) or bank.replay = 'sumsy' (the SuMSy paper's comparison run)")
+    if bank.replay == "sumsy":
+        need = [k for k, ok in (("sumsy.enabled = true", s.enabled),
+                                ("exchange.rule = 'random_fraction'", x.rule == "random_fraction"),
+                                ("population.active_share = 1", p.active_share == 1.0),
+                                ("population.firms = 0", p.firms == 0),
+                                ("economy.enabled = false", not e.enabled),
+                                ("no events", not sc.events)) if not ok]
+        if need:
+            raise ScenarioError("bank.replay = 'sumsy' replays the random_fraction exchange of a SuMSy run among all "
+                                "households; it needs " + ", ".join(need))
 
 
 def bytes_per_account(sc: Scenario) -> int:
@@ -560,6 +685,12 @@ def bytes_per_account(sc: Scenario) -> int:
         b += 8
     if sc.population.active_share < 1:
         b += 8
+    if sc.economy.enabled:
+        b += 1 + 4 + 8 + 8  # type, employer, equity units, planned spending
+    if sc.bank.enabled:
+        b += 8  # loan principal
+    if sc.bank.replay == "sumsy":
+        b += 8 + 1 + 8 + 8  # the SuMSy run replayed: its balances, flags, period sums, debits
     return b
 
 

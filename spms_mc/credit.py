@@ -23,10 +23,16 @@ p < g. When the private sector cannot pay (money after payments and new loans wo
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 
+import numpy as np
+from spms_mc_kernels.economy import SHARE_MARGIN
+from spms_mc_kernels.metrics import distribution_stats
+
 from .processes import Process
+from .state import EMPTY, SINK
 
 
 class PKEndogenousMoney(Process):
@@ -100,3 +106,195 @@ class PKEndogenousMoney(Process):
                "debt_ratio": self.debt / money if money > 0 else math.nan, "new_lending": self.lent}
         self.lent = 0
         return out
+
+
+# ---------------------------------------------------------------------------------------------
+# bank-credit money for many borrowers (MODEL.md section 4)
+# ---------------------------------------------------------------------------------------------
+class Bank:
+    """The banking sector of a member: loans outstanding, capital, the capital-ratio limit on new
+    lending, loan service and defaults, and dividends to its shareholders.
+
+    Balance sheet, exactly: loans - (deposits the bank created net of those it took back) = capital -
+    initial capital. Lending creates deposits (``credit``); instalments destroy them
+    (``repayment``); interest paid turns deposits into bank capital (``interest``); a default takes
+    the borrower's deposits (``default``, a recovery) and writes the loan off against capital;
+    declared dividends leave capital and become shareholders' deposits when paid
+    (``bank_dividend``, the period after).
+    """
+
+    creates = ("credit", "bank_dividend")
+    destroys = ("repayment", "interest", "default")
+    output_units = {"defaults": "1", "capital_ratio": "1"}
+
+    def __init__(self, sc, state, backend):
+        b = sc.bank
+        self.state, self.backend, self.ledger = state, backend, None
+        self.rate, self.maturity, self.ratio, self.payout = b.interest, b.maturity, b.capital_ratio, b.payout
+        self.capital = sc.minor(b.initial_capital)
+        self.loans = 0
+        self.dividend_due = 0
+        self.profit = 0
+        self.lent = 0
+        self.defaults = 0
+
+    def headroom(self) -> int:
+        """New loans the capital ratio still allows."""
+        if self.capital <= 0:
+            return 0
+        return max(math.floor(self.capital / self.ratio) - self.loans, 0)
+
+    def grant(self, demand: int) -> float:
+        """Share of a credit demand granted: all while the capital ratio holds after lending, else
+        pro rata what it allows (``SHARE_MARGIN`` keeps the floored grants within the headroom)."""
+        if demand <= 0:
+            return 1.0
+        room = self.headroom()
+        return 1.0 if room >= demand else room * SHARE_MARGIN / demand
+
+    def lend(self, amount: int, what: str = "bank lending") -> None:
+        amount = int(amount)
+        if amount:
+            self.ledger.guard(amount, what)
+            self.ledger.create("credit", amount)
+            self.loans += amount
+            self.lent += amount
+
+    def service(self, lo: int, hi: int, limit: int) -> None:
+        """Interest and instalments of accounts lo..hi-1; refinancing up to ``limit``; defaults."""
+        st, led = self.state, self.ledger
+        interest, repaid, refinanced, recovered, written_off, defaults = self.backend.service_loans(
+            st.balance, st.loans, lo, hi, self.rate, self.maturity, np.int64(limit))
+        self.lend(refinanced, "refinancing")
+        led.destroy("interest", interest)
+        led.destroy("repayment", repaid)
+        led.destroy("default", recovered)
+        self.loans -= int(repaid) + int(written_off)
+        gain = int(interest) + int(recovered) - int(written_off)
+        self.capital += gain
+        self.profit += gain
+        self.defaults += int(defaults)
+
+    def declare_dividend(self) -> None:
+        """End of the bank's period: ``payout`` of a positive profit leaves capital, to be paid."""
+        if self.profit > 0:
+            due = int(math.floor(self.payout * self.profit))
+            self.capital -= due
+            self.dividend_due += due
+        self.profit = 0
+
+    def pay_dividend(self) -> int:
+        """Book the declared dividends as created deposits; returns the amount to distribute."""
+        due, self.dividend_due = self.dividend_due, 0
+        if due:
+            self.ledger.guard(due, "bank dividends")
+            self.ledger.create("bank_dividend", due)
+        return due
+
+    def outputs(self) -> dict:
+        out = {"loans_outstanding": self.loans, "bank_capital": self.capital, "new_lending": self.lent,
+               "defaults": float(self.defaults),
+               "capital_ratio": self.capital / self.loans if self.loans else math.nan}
+        self.lent = 0
+        self.defaults = 0
+        return out
+
+
+class SumsyReplay(Process):
+    """The SuMSy paper's comparison run (`seeds/sumsy_money_supply_model.md`, closing notes): "for
+    each agent, perform the exact same transactions (same random seed) and top up 'missing' wealth
+    with loans".
+
+    A SuMSy run with the same seed and member is carried along inside this process (its own state
+    and exact ledger; bit-identical to running the SuMSy scenario alone). Every tick each household
+    pays, in this bank-credit economy, exactly what it paid in the SuMSy run, to the same payee; a
+    household short of money borrows the difference (rationed pro rata if the bank's capital ratio
+    binds). There is no GI and no demurrage here: money enters only as loans. Loans pay interest and
+    amortise at each period start; bank dividends go in equal parts to the bank's shareholders, the
+    first ``ceil(bank.shareholder_share x H)`` households (households are exchangeable here).
+    """
+
+    name = "bank_credit_replay"
+    creates = Bank.creates
+    destroys = Bank.destroys
+
+    def __init__(self, *a):
+        from .config import BankConfig
+        from .ledger import Ledger
+        from .processes import build_processes
+        from .state import allocate
+
+        super().__init__(*a)
+        sc = self.sc
+        self.output_units = dict(Bank.output_units)
+        self.shadow_sc = dataclasses.replace(sc, bank=BankConfig())
+        self.shadow = allocate(self.shadow_sc, self.key)
+        self.backend.adopt(self.shadow)
+        self.inner = build_processes(self.shadow_sc, self.shadow, None, self.backend, self.key)
+        flows = []
+        for p in self.inner:
+            flows += [f for f in p.creates + p.destroys if f not in flows]
+        self.shadow_ledger = Ledger(flows, self._shadow_money(), sc.run.period)
+        for p in self.inner:
+            p.ledger = self.shadow_ledger
+            self.output_units.update({f"sumsy_{k}": v for k, v in p.output_units.items()})
+        self.exchange = self.inner[-1]
+        self.bank = Bank(sc, self.state, self.backend)
+        self.H = self.state.n_households
+        self.owners = max(1, math.ceil(sc.bank.shareholder_share * self.H))
+        self.owner_index = np.arange(self.owners, dtype=np.int64)
+        self.limit = sc.minor(sc.bank.household_credit_limit)
+        self.report = sc.bank.report_sumsy
+        if self.report:
+            self.output_units.update({f"sumsy_{k}": "1" for k in ("gini", "top1_share", "top10_share",
+                                                                  "bottom50_share")})
+
+    def _shadow_money(self) -> int:
+        return int(self.backend.sum_int64(self.shadow.balance)) + int(self.shadow.institutions.sum())
+
+    def on_period_start(self, tick: int) -> None:
+        self.bank.ledger = self.ledger
+        st = self.state
+        due = self.bank.pay_dividend()
+        if due:
+            each = due // self.owners
+            self.backend.credit_each(st.balance, self.owner_index, self.owners, np.int64(each))
+            st.institutions[SINK] += due - each * self.owners
+        self.bank.service(0, self.H, self.limit)
+        self.bank.declare_dividend()
+        for p in self.inner:
+            p.on_period_start(tick)
+
+    def on_tick(self, tick: int) -> None:
+        for p in self.inner:
+            p.on_tick(tick)
+        st, b, bank = self.state, self.backend, self.bank
+        bank.ledger = self.ledger
+        debits = self.shadow.scratch
+        grant = 1.0
+        if bank.headroom() < self.shadow_ledger.expected:  # the demand (at most the debits) may exceed it
+            grant = bank.grant(int(b.spending_shortfall_debits(st.balance, debits)))
+        paid, borrowed = b.debit_or_borrow(st.balance, st.loans, debits, True, grant)
+        bank.lend(borrowed)
+        b.random_fraction_credit(st.balance, debits, EMPTY, self.H, self.exchange.last_keys[1])
+
+    def check(self, tick: int) -> None:
+        self.shadow_ledger.check(self._shadow_money(), tick)
+
+    def wealth(self, out) -> bool:
+        st = self.state
+        self.backend.net_wealth(st.balance, EMPTY, st.loans, 0.0, out)
+        return True
+
+    def outputs(self) -> dict:
+        out = self.bank.outputs()
+        if self.report:
+            vals = np.sort(self.shadow.balance[:self.H])
+            g, t1, t10, b50, mean, median, _ = distribution_stats(vals, np.linspace(0, 1, 2), np.empty(2))
+            out.update(sumsy_money_stock=self.shadow_ledger.expected, sumsy_gini=g, sumsy_top1_share=t1,
+                       sumsy_top10_share=t10, sumsy_bottom50_share=b50, sumsy_mean_balance=int(round(mean)),
+                       sumsy_median_balance=int(round(median)))
+            for p in self.inner:
+                out.update({f"sumsy_{k}": v for k, v in p.outputs().items()})
+        return out
+

@@ -113,6 +113,8 @@ class RunResult:
     samples_taken: int = 0  # samples after a stop are NaN
     process_order: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
+    stats_wealth: dict[str, np.ndarray] = field(default_factory=dict)  # net wealth, where a regime has holdings
+    lorenz_wealth: np.ndarray | None = None
 
 
 STAT_NAMES = ("gini", "top1_share", "top10_share", "bottom50_share", "mean_balance", "median_balance")
@@ -161,6 +163,11 @@ class Engine:
         out_lorenz = np.zeros((ns, len(grid)))
         out_tracked = np.zeros((ns, len(track)), np.int64)
         extra: dict[str, np.ndarray] = {"sink_balance": np.zeros(ns, np.int64)}
+        from .processes import Process
+
+        wealth_source = next((p for p in self.processes if type(p).wealth is not Process.wealth), None)
+        stats_wealth = {k: np.zeros(ns) for k in STAT_NAMES} if wealth_source is not None else {}
+        lorenz_wealth = np.zeros((ns, len(grid))) if wealth_source is not None else None
         if sc.governance.funding != "none":
             extra["governance_balance"] = np.zeros(ns, np.int64)
 
@@ -169,6 +176,8 @@ class Engine:
             out_created[j], out_destroyed[j] = c, d
             out_money[j] = ledger.expected
             self._distribution(grid, out_stats, out_lorenz, j)
+            if wealth_source is not None:
+                self._distribution(grid, stats_wealth, lorenz_wealth, j, wealth_source.wealth)
             out_tracked[j] = self.backend.gather(st.balance, track)
             extra["sink_balance"][j] = st.institutions[SINK]
             if "governance_balance" in extra:
@@ -230,6 +239,7 @@ class Engine:
         return RunResult(scenario=sc, seed=self.seed, member=self.member, ticks=ticks, flows=ledger.flows,
                          money_stock=out_money, flows_created=out_created, flows_destroyed=out_destroyed,
                          stats=out_stats, lorenz=out_lorenz, tracked=out_tracked, extra=extra,
+                         stats_wealth=stats_wealth, lorenz_wealth=lorenz_wealth,
                          snapshots=snapshots, extra_units=extra_units, stop_reason=stop_reason,
                          samples_taken=j,
                          process_order=[p.name for p in self.processes],
@@ -243,17 +253,23 @@ class Engine:
         """Exact stock-flow identity and non-negativity of every balance."""
         st = self.state
         self.ledger.check(self.total_money(), tick)
+        for p in self.processes:
+            p.check(tick)
         if st.balance.shape[0] and self.backend.min_int64(st.balance) < 0:
             host = np.empty(st.balance.shape[0], np.int64)
             self.backend.to_host(st.balance, host)
             i = int(np.argmin(host))
             raise LedgerError(f"balance of account {i} is negative ({host[i]}) after tick {tick}")
 
-    def _distribution(self, grid, out_stats, out_lorenz, j) -> None:
+    def _distribution(self, grid, out_stats, out_lorenz, j, fill=None) -> None:
+        """Distribution statistics of household money, or of what ``fill(buffer)`` writes (net wealth)."""
         st = self.state
         H = st.n_households
         buf = st.host_buffer[:H]
-        self.backend.to_host(st.balance[:H], buf)
+        if fill is None:
+            self.backend.to_host(st.balance[:H], buf)
+        else:
+            fill(buf)
         # sorted in place (the metrics need no memory beyond the state); large populations sort two
         # halves on two threads (numpy releases the GIL) and the statistics merge them on the fly
         if self.backend.parallel and numba.get_num_threads() > 1 and H >= 2:

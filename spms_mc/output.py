@@ -27,9 +27,29 @@ DESCRIPTIONS = {
     "lorenz": ("1", "Lorenz curve of household balances on the population-share grid"),
     "tracked_balance": ("currency units", "balance of each tracked account"),
     "balances": ("currency units", "every account's balance at the snapshot ticks (households, then firms)"),
-    "top1_cross_tick": ("ticks", "first sampled tick at which the top-1 % share of household money reaches "
-                                 "run.lock_in_threshold (NaN: never) - the lock-in monitor of "
-                                 "seeds/predistribution_ai_age.md"),
+    "top1_cross_tick": ("ticks", "first sampled tick at which the top-1 % share of household net wealth (of "
+                                 "money where the regime has no other holdings) reaches run.lock_in_threshold "
+                                 "(NaN: never) - the lock-in monitor of seeds/predistribution_ai_age.md"),
+    "gini_wealth": ("1", "Gini coefficient of household net wealth (money + equity at capitalised dividends - loans)"),
+    "top1_share_wealth": ("1", "share of household net wealth held by the richest 1 %"),
+    "top10_share_wealth": ("1", "share of household net wealth held by the richest 10 %"),
+    "bottom50_share_wealth": ("1", "share of household net wealth held by the poorest 50 %"),
+    "mean_balance_wealth": ("currency units", "mean household net wealth"),
+    "median_balance_wealth": ("currency units", "median household net wealth"),
+    "lorenz_wealth": ("1", "Lorenz curve of household net wealth on the population-share grid"),
+    "labour_share": ("1", "wages paid over firm revenue in the period settled last"),
+    "unemployment": ("1", "share of households without work (unemployed from the start or displaced by AI)"),
+    "price_level": ("1", "nominal spending over real output of the period settled last (first period = 1)"),
+    "real_output": ("base-period currency units", "real output of the period settled last: the first period's "
+                                                  "nominal spending grown at economy.ai_output_growth"),
+    "nominal_spending": ("currency units", "firm revenue of the period settled last (consumption, investment, "
+                                           "government)"),
+    "wages": ("currency units", "wages paid to households during the interval"),
+    "dividends": ("currency units", "firm and bank dividends paid to households during the interval"),
+    "equity_value": ("currency units", "the equity index at capitalised dividends (last dividend per unit over the "
+                                       "discount rate per period)"),
+    "defaults": ("1", "borrowers that defaulted during the interval"),
+    "capital_ratio": ("1", "bank capital over loans outstanding"),
     "sink_balance": ("currency units", "balance of the rounding sink (remainders of equal splits)"),
     "governance_balance": ("currency units", "balance of the governance account"),
     "demurrage_collected": ("currency units", "demurrage charged during the interval (destroyed or to governance)"),
@@ -37,7 +57,15 @@ DESCRIPTIONS = {
     "loans_outstanding": ("currency units", "bank loans outstanding (debt of the borrowers)"),
     "bank_capital": ("currency units", "bank equity built from retained profits"),
     "debt_ratio": ("1", "debt-to-money ratio D/M"),
-    "new_lending": ("currency units", "new bank loans during the interval"),
+    "new_lending": ("currency units", "new bank loans during the interval (refinancing included)"),
+    "sumsy_money_stock": ("currency units", "money stock of the SuMSy run replayed on the same seed"),
+    "sumsy_gini": ("1", "Gini coefficient of household balances in the SuMSy run replayed"),
+    "sumsy_top1_share": ("1", "top-1 % share of household money in the SuMSy run replayed"),
+    "sumsy_top10_share": ("1", "top-10 % share of household money in the SuMSy run replayed"),
+    "sumsy_bottom50_share": ("1", "bottom-50 % share of household money in the SuMSy run replayed"),
+    "sumsy_mean_balance": ("currency units", "mean household balance in the SuMSy run replayed"),
+    "sumsy_median_balance": ("currency units", "median household balance in the SuMSy run replayed"),
+    "sumsy_demurrage_collected": ("currency units", "demurrage charged in the SuMSy run replayed"),
 }
 
 
@@ -61,7 +89,7 @@ def closed_form_money_stock(sc) -> float | None:
     """|eligible| x GI / d (paper conclusion 3), when the scenario is one where it holds: flat
     demurrage, no buffer, no governance, no recurring events (one-off shocks decay)."""
     s = sc.sumsy
-    if (not s.enabled or s.tiers or s.demurrage <= 0 or s.demurrage_free_buffer > 0
+    if (not s.enabled or s.tiers or sc.economy.enabled or sc.bank.enabled or s.demurrage <= 0 or s.demurrage_free_buffer > 0
             or sc.governance.funding != "none" or sc.population.firms > 0
             or any(e.every > 0 for e in sc.events)):
         return None
@@ -81,6 +109,10 @@ def to_dataset(res: RunResult) -> xr.Dataset:
     for name in STAT_NAMES:
         v = res.stats[name]
         data[name] = (dims_t, (v * scale if name.endswith("balance") else v)[None])
+    for name, v in res.stats_wealth.items():
+        data[f"{name}_wealth"] = (dims_t, (v * scale if name.endswith("balance") else v)[None])
+    if res.lorenz_wealth is not None:
+        data["lorenz_wealth"] = (dims_t + ("quantile",), res.lorenz_wealth[None])
     if res.tracked.shape[1]:
         data["tracked_balance"] = (dims_t + ("tracked",), res.tracked[None] * scale)
     for name, v in res.extra.items():
@@ -88,8 +120,8 @@ def to_dataset(res: RunResult) -> xr.Dataset:
         data[name] = (dims_t, (v * scale if unit == "currency units" else v.astype(float))[None])
     if res.snapshots is not None:
         data["balances"] = (("member", "snapshot", "account"), res.snapshots[None] * scale)
-    data["top1_cross_tick"] = (("member",), first_crossing(res.stats["top1_share"][None], res.ticks,
-                                                            sc.run.lock_in_threshold))
+    top1 = res.stats_wealth.get("top1_share", res.stats["top1_share"])  # of net wealth where there is one
+    data["top1_cross_tick"] = (("member",), first_crossing(top1[None], res.ticks, sc.run.lock_in_threshold))
     coords = {
         "member": [res.member],
         "tick": ("time", res.ticks),

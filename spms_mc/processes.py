@@ -39,6 +39,14 @@ class Process:
         """Process variables sampled with the outputs: name -> value in minor units since last."""
         return {}
 
+    def wealth(self, out: np.ndarray) -> bool:
+        """Fill ``out`` with each household's net wealth (minor units) and return True, for a
+        process whose regime has holdings beside money (the ``_wealth`` outputs); else False."""
+        return False
+
+    def check(self, tick: int) -> None:
+        """Exact identities of ledgers the process keeps beside the engine's (checked with it)."""
+
 
 class SumsyMoney(Process):
     """Guaranteed income + demurrage, in the periodic or transactional variant, with governance.
@@ -249,6 +257,7 @@ class Exchange(Process):
             rng.stream_keys(self.key, tick, self.streams, self.keys)
         k1, k2 = self.keys[row]
         self.tick = tick
+        self.last_keys = (k1, k2)  # a replay of this tick's payments (bank.replay) draws the same targets
         self.kernel(k1, k2)
 
     def take_over_period_sums(self, sumsy: "SumsyMoney") -> bool:
@@ -296,6 +305,10 @@ class Exchange(Process):
 def build_processes(sc: Scenario, state: State, ledger: Ledger, backend, key: int) -> list[Process]:
     """The regime: the processes of a scenario in their declared order."""
     args = (sc, state, ledger, backend, key)
+    if sc.bank.replay == "sumsy":
+        from .credit import SumsyReplay
+
+        return [SumsyReplay(*args)]
     procs: list[Process] = []
     if sc.pk.enabled:
         from .credit import PKEndogenousMoney
@@ -306,6 +319,10 @@ def build_processes(sc: Scenario, state: State, ledger: Ledger, backend, key: in
         procs.append(Events(*args, sumsy=sumsy))
     if sumsy is not None:
         procs.append(sumsy)
+    if sc.economy.enabled:
+        from .economy import ProductionEconomy
+
+        procs.append(ProductionEconomy(*args))
     if sc.exchange.rule != "none":
         exchange = Exchange(*args)
         if sumsy is not None:

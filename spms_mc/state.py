@@ -13,6 +13,11 @@ array                  bytes    when
 ``scratch``            8/H      always: exchange debits, then the sort buffer of the metrics
 ``buffer_by_account``  8        only when buffers are lent
 ``participants``       8        only when not every household is active
+``kind``               1/H      production economy: AI-complementary, routine or unemployed
+``employer``           4/H      production economy: firm index
+``equity``             8/H      production economy: units of the equity index
+``plan``               8/H      production economy: spending planned for the period
+``loans``              8        bank credit: loan principal outstanding
 =====================  =======  ==============================================================
 
 Institutional accounts (the rounding sink, the governance account) are a few int64 scalars in
@@ -20,7 +25,7 @@ Institutional accounts (the rounding sink, the governance account) are a few int
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from spms_mc_kernels import rng
@@ -49,6 +54,11 @@ class State:
     n_eligible: int
     institutions: np.ndarray
     host_buffer: np.ndarray | None = None  # host sort buffer of the metrics (the scratch on the CPU)
+    kind: np.ndarray = field(default_factory=lambda: EMPTY)
+    employer: np.ndarray = field(default_factory=lambda: EMPTY)
+    equity: np.ndarray = field(default_factory=lambda: EMPTY)
+    plan: np.ndarray = field(default_factory=lambda: EMPTY)
+    loans: np.ndarray = field(default_factory=lambda: EMPTY)
 
     @property
     def n_accounts(self) -> int:
@@ -56,7 +66,8 @@ class State:
 
     def nbytes(self) -> int:
         arrays = (self.balance, self.flags, self.period_sum, self.last_tick, self.scratch,
-                  self.buffer_by_account, self.participants, self.institutions)
+                  self.buffer_by_account, self.participants, self.institutions, self.kind, self.employer,
+                  self.equity, self.plan, self.loans)
         return sum(a.nbytes for a in arrays)
 
 
@@ -96,11 +107,19 @@ def allocate(sc: Scenario, key: int) -> State:
         buffer_by_account = np.zeros(n, np.int64)
         buffer_by_account[:n_eligible] = sc.minor(s.demurrage_free_buffer)
         # loans take effect at period starts (SumsyMoney applies them), including tick 0
-    return State(n_households=H, n_firms=F, balance=balance, flags=flags, period_sum=period_sum,
-                 last_tick=last_tick, scratch=np.zeros(H, np.int64),
-                 buffer_by_account=buffer_by_account, participants=participants,
-                 n_participants=n_active, n_eligible=n_eligible,
-                 institutions=np.zeros(len(INSTITUTIONS), np.int64))
+    st = State(n_households=H, n_firms=F, balance=balance, flags=flags, period_sum=period_sum,
+               last_tick=last_tick, scratch=np.zeros(H, np.int64),
+               buffer_by_account=buffer_by_account, participants=participants,
+               n_participants=n_active, n_eligible=n_eligible,
+               institutions=np.zeros(len(INSTITUTIONS), np.int64))
+    if sc.economy.enabled:
+        from .economy import init_households
+
+        st.kind, st.employer, st.equity = init_households(sc, key, H)
+        st.plan = np.zeros(H, np.int64)
+    if sc.bank.enabled:
+        st.loans = np.zeros(n, np.int64)
+    return st
 
 
 def _permutation(skey, n):

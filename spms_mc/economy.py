@@ -1,0 +1,348 @@
+"""The production economy with AI automation, government money and bank credit (MODEL.md sections 3
+and 4; the SuMSy paper's comparison with post-Keynesian money, `seeds/sumsy_money_supply_model.md`
+sections 1 and 7; the K-shape and top-1 % lock-in of `seeds/predistribution_ai_age.md`).
+
+One accounting period is one production cycle. At each period start (:meth:`ProductionEconomy.
+on_period_start`), in this order:
+
+1. the automation path sets the labour share ``l_t`` and the share of routine workers displaced;
+2. firms settle the last period: wage bill ``W_f = floor(l_t R_f)`` of their revenue R_f, split among
+   their employees by skill weight; profit ``R_f - W_f - interest_f``, of which ``1 - retention`` is
+   paid as dividends to the holders of the equity index, pro rata to their units (with last
+   period's bank dividends); tax ``theta`` is withheld from wages and dividends and destroyed
+   (government money, Godley & Lavoie's SIM); rounding remainders go to the sink;
+3. households plan the period's spending ``C = floor(a1 YD + a2 H_{-1})`` (Godley & Lavoie 2007,
+   *Monetary Economics*, ch. 3), ``H_{-1}`` their balance before this income;
+4. with bank credit: every loan pays interest and a principal instalment; a borrower short of money
+   refinances the rest up to its credit limit, beyond it defaults (its balance is recovered, the
+   loan written off against bank capital); the bank declares ``payout`` of a positive profit as
+   dividends, paid with the next period's dividends;
+5. firms invest in other firms' goods at least ``investment x R_f`` (borrowing the shortfall with
+   bank credit) and all the cash they still hold (retained profits are invested, not hoarded); the
+   government spends G; both are next period's revenue, split across firms by size.
+
+Every tick households spend one exact slice of their plan at a firm drawn by size; a slice above
+the balance is borrowed with bank credit (rationed pro rata when the bank's capital ratio binds),
+else cut to the balance. Real output grows at ``g_AI`` from the first period's nominal spending;
+the price level is nominal spending over real output (1 in the first period). Net wealth is money
++ equity units valued at capitalised dividends (last period's dividend per unit over the
+discount rate per period) - loans.
+
+Simplifications, on purpose: households hold units of one economy-wide equity index (all firms pro
+rata) rather than firm by firm; the labour share is the same in every firm, and a firm's AI
+intensity sets how many of its routine workers are displaced.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from spms_mc_kernels import rng
+from spms_mc_kernels.economy import AI_COMPLEMENTARY, ROUTINE, SHARE_MARGIN, UNEMPLOYED
+
+from .config import Scenario, ScenarioError
+from .processes import Process
+from .state import SINK
+
+N_CHUNKS = 16  # household chunks of the per-firm sums; any value gives the same integers
+UNITS_PER_HOUSEHOLD = 1_000_000  # mean equity index units of a household
+
+
+# ---------------------------------------------------------------------------------------------
+# calibration and initial conditions
+# ---------------------------------------------------------------------------------------------
+def period_rate(sc: Scenario) -> float:
+    """The yearly discount rate as a rate per period."""
+    e = sc.economy
+    return (1.0 + e.discount_rate) ** (sc.run.period / e.ticks_per_year) - 1.0
+
+
+def projected_spending(sc: Scenario) -> float:
+    """Nominal spending per period the economy tends to, in currency units: G/theta with a SIM-like
+    government, else the money held at the start circulated by the consumption function (stationary:
+    C = YD and H_{-1} = (1 - a1)/a2 YD, with M = H_{-1} + YD held when the plan is made)."""
+    e, gov, p = sc.economy, sc.government, sc.population
+    if gov.enabled and gov.income_tax > 0:
+        return gov.spending / gov.income_tax
+    money = p.initial_balance * p.households
+    return e.consumption_wealth * money / (e.consumption_wealth + 1.0 - e.consumption_income)
+
+
+def projected_equity_value(sc: Scenario) -> float:
+    """Equity index value at the start: the projected dividends per period, capitalised."""
+    e = sc.economy
+    dividends = (1.0 - e.retention) * (1.0 - e.labour_share_start) * projected_spending(sc)
+    return dividends / period_rate(sc)
+
+
+def calibration_grid(households: int) -> int:
+    """Quantile points the calibration uses: the population itself (at least 1000 points, at most
+    2^18: beyond, the top share of a Pareto law hardly moves with the population)."""
+    return min(max(households, 1000), 1 << 18)
+
+
+def _top1_share(alpha: float, money: float, value: float, grid: int) -> float:
+    q = (np.arange(grid) + 0.5) / grid
+    x = (1.0 - q) ** (-1.0 / alpha)
+    w = money / grid + value * x / x.sum()
+    top = grid // 100
+    return float(w[-top:].sum() / w.sum())
+
+
+@functools.lru_cache(maxsize=256)
+def _alpha_for(target: float, money: float, value: float, grid: int) -> float:
+    if value <= 0:  # no profits projected: calibrate the equity units alone
+        money = 0.0
+        value = 1.0
+    lo, hi = 1.0 + 1e-6, 1e3
+    top_lo, top_hi = _top1_share(lo, money, value, grid), _top1_share(hi, money, value, grid)
+    if not top_hi < target < top_lo:
+        raise ScenarioError(f"economy.initial_top1_wealth_share = {target} cannot be reached with this much money "
+                            f"beside equity; accepted: {top_hi:.4f} .. {top_lo:.4f} (or economy.equity_distribution "
+                            f"= 'equal')")
+    for _ in range(60):  # the top share falls as alpha grows
+        mid = math.sqrt(lo * hi)
+        if _top1_share(mid, money, value, grid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return math.sqrt(lo * hi)
+
+
+def equity_alpha(sc: Scenario) -> float:
+    """Pareto exponent of the equity units that makes the top-1 % share of net wealth at the start
+    equal ``economy.initial_top1_wealth_share``, on the quantile grid of a large population with
+    the starting money spread evenly and equity at its projected value (bisection). Populations
+    below 100 households have no top 1 %: they get the exponent of 1000 households."""
+    e, p = sc.economy, sc.population
+    return _alpha_for(e.initial_top1_wealth_share, p.initial_balance * p.households, projected_equity_value(sc),
+                      calibration_grid(p.households))
+
+
+def firm_size_weights(sc: Scenario) -> np.ndarray:
+    F = sc.population.firms
+    w = (np.arange(F) + 1.0) ** (-sc.economy.firm_size_exponent)
+    return w / w.sum()
+
+
+def cumulative(weights: np.ndarray) -> np.ndarray:
+    cdf = np.cumsum(weights)
+    cdf /= cdf[-1]
+    cdf[-1] = 1.0
+    return cdf
+
+
+def init_households(sc: Scenario, key, H: int):
+    """Types (exact counts, a keyed random assignment), employers (by firm size) and equity units."""
+    from .state import _permutation, _uniforms
+
+    e = sc.economy
+    ranks = _permutation(np.uint64(rng.stream_key(key, 0, rng.STREAM_HOUSEHOLD_TYPE)), H)
+    n_ai = round(e.ai_complementary_share * H)
+    n_un = round(e.unemployed_share * H)
+    kind = np.full(H, ROUTINE, np.uint8)
+    kind[ranks < n_ai] = AI_COMPLEMENTARY
+    kind[(ranks >= n_ai) & (ranks < n_ai + n_un)] = UNEMPLOYED
+    cdf = cumulative(firm_size_weights(sc))
+    u = _uniforms(np.uint64(rng.stream_key(key, 0, rng.STREAM_EMPLOYER)), H)
+    employer = np.searchsorted(cdf, u, side="right").astype(np.int32)
+    if e.equity_distribution == "equal":
+        equity = np.full(H, UNITS_PER_HOUSEHOLD, np.int64)
+    else:
+        alpha = equity_alpha(sc)
+        q = (_permutation(np.uint64(rng.stream_key(key, 0, rng.STREAM_EQUITY_RANK)), H) + 0.5) / H
+        x = (1.0 - q) ** (-1.0 / alpha)
+        equity = np.floor(x * (UNITS_PER_HOUSEHOLD / x.mean())).astype(np.int64)
+    return kind, employer, equity
+
+
+def automation_progress(sc: Scenario, tick: int) -> float:
+    """s(t) in [0, 1]: a logistic in time, rescaled to run from 0 at the start year to 1 after
+    ``automation_years`` (midpoint in the middle, steepness k)."""
+    e = sc.economy
+    if not e.automation:
+        return 0.0
+    x = (tick / e.ticks_per_year - e.automation_start_year) / e.automation_years
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    sig = lambda z: 1.0 / (1.0 + math.exp(-e.automation_steepness * (z - 0.5)))  # noqa: E731
+    return (sig(x) - sig(0.0)) / (sig(1.0) - sig(0.0))
+
+
+def labour_share_at(sc: Scenario, tick: int) -> float:
+    e = sc.economy
+    return e.labour_share_start + (e.labour_share_end - e.labour_share_start) * automation_progress(sc, tick)
+
+
+def split_by_weight(amount: int, weights: np.ndarray) -> np.ndarray:
+    """``amount`` split over firms by weight, each share rounded down; the rest to the first
+    (largest) firm, so the parts add up to ``amount`` exactly."""
+    parts = np.floor(amount * (weights * SHARE_MARGIN)).astype(np.int64)
+    parts[0] += amount - int(parts.sum())
+    return parts
+
+
+# ---------------------------------------------------------------------------------------------
+# the process
+# ---------------------------------------------------------------------------------------------
+class ProductionEconomy(Process):
+    """Firms, wages, profits, consumption and AI automation; with ``[government]`` government money
+    (SIM) and with ``[bank]`` bank-credit money for households and firms."""
+
+    name = "economy"
+    output_units = {"labour_share": "1", "unemployment": "1", "price_level": "1", "defaults": "1",
+                    "capital_ratio": "1", "real_output": "base-period currency units"}
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        sc, st = self.sc, self.state
+        e, gov, bank = sc.economy, sc.government, sc.bank
+        from .credit import Bank
+
+        self.creates = (("government_spending",) if gov.enabled else ()) + (Bank.creates if bank.enabled else ())
+        self.destroys = (("tax",) if gov.enabled else ()) + (Bank.destroys if bank.enabled else ())
+        self.H, self.F = st.n_households, st.n_firms
+        self.period = sc.run.period
+        self.a1, self.a2 = e.consumption_income, e.consumption_wealth
+        self.tax = gov.income_tax if gov.enabled else 0.0
+        self.G = sc.minor(gov.spending) if gov.enabled else 0
+        self.weights = firm_size_weights(sc)
+        self.cdf = cumulative(self.weights)
+        from .state import _uniforms
+
+        ai = _uniforms(np.uint64(rng.stream_key(self.key, 0, rng.STREAM_AI_INTENSITY)), self.F)
+        self.ai_intensity = ai
+        self.firm_factor = ai / ai.mean() if ai.mean() > 0 else np.zeros(self.F)
+        self.skill_weight = np.array([round(10 * e.skill_premium), 10, 0], np.int64)
+        self.skey_displacement = np.uint64(rng.stream_key(self.key, 0, rng.STREAM_DISPLACEMENT))
+        self.partial = np.zeros((N_CHUNKS, self.F), np.int64)
+        self.revenue = np.zeros(self.F, np.int64)  # this period's, paid out at the next period start
+        self.units = int(st.equity.sum())
+        self.inv_units = SHARE_MARGIN / self.units if self.units > 0 else 0.0
+        self.rate_p = period_rate(sc)
+        # equity valued at the projected dividends until the first ones are paid
+        self.equity_price = sc.minor(projected_equity_value(sc)) / self.units if self.units else 0.0
+        self.plan_total = 0
+        # real output at the start: the spending the economy tends to (so P is about 1 there), else
+        # the first period's nominal spending
+        self.base_output = sc.minor(projected_spending(sc))
+        self.base_tick = 0
+        self.last = dict(labour_share=math.nan, unemployment=math.nan, price_level=1.0, real_output=math.nan,
+                         nominal_spending=0, wages=0, dividends=0)
+        # bank credit for households and firms
+        self.bank = None
+        if bank.enabled:
+            self.bank = Bank(sc, st, self.backend)
+            self.output_units = {**self.output_units, **Bank.output_units}
+        self.limits = (sc.minor(bank.household_credit_limit), sc.minor(bank.firm_credit_limit))
+
+    # -- period start ---------------------------------------------------------------------
+    def on_period_start(self, tick: int) -> None:
+        sc, st, b, led = self.sc, self.state, self.backend, self.ledger
+        H, F = self.H, self.F
+        e = sc.economy
+        s = automation_progress(sc, tick)
+        ell = labour_share_at(sc, tick)
+        displacement = e.routine_displacement * s
+        jobless = b.employment_weights(st.kind, st.employer, self.skill_weight, displacement, self.firm_factor,
+                                       self.skey_displacement, self.partial)
+        weight_sum = self.partial.sum(axis=0)
+        R = self.revenue.copy()
+        self.revenue[:] = 0
+        firms = slice(H, H + F)
+        bank = self.bank
+        if bank is not None:
+            bank.ledger = led
+        interest_f = np.floor(bank.rate * st.loans[firms]).astype(np.int64) if bank else np.zeros(F, np.int64)
+        wage_bill = np.where(weight_sum > 0, np.floor(ell * R), 0).astype(np.int64)
+        profit = np.maximum(R - wage_bill - interest_f, 0)
+        payout = np.floor((1.0 - e.retention) * profit).astype(np.int64)
+        st.balance[firms] -= wage_bill + payout
+        pool = int(payout.sum()) + (bank.pay_dividend() if bank else 0)
+        wages, dividends, taxes, self.plan_total = b.pay_households(
+            st.balance, st.plan, st.kind, st.employer, st.equity, self.skill_weight, displacement, self.firm_factor,
+            self.skey_displacement, wage_bill, weight_sum, np.float64(pool), self.inv_units, self.tax, self.a1,
+            self.a2)
+        st.institutions[SINK] += int(wage_bill.sum()) - wages + pool - dividends
+        led.destroy("tax", taxes)
+        if bank:
+            bank.service(0, H, self.limits[0])
+            bank.service(H, H + F, self.limits[1])
+            bank.declare_dividend()
+        # firms invest (next period's revenue for the firms they buy from, by size): at least
+        # `investment` of their revenue, borrowing the shortfall with bank credit, and all the cash
+        # they hold beyond it - retained profits are invested, not hoarded
+        invest = np.floor(e.investment * R).astype(np.int64)
+        have = st.balance[firms].copy()
+        if bank:
+            short = np.maximum(invest - have, 0)
+            grant = bank.grant(int(short.sum()))
+            loan = short if grant >= 1.0 else np.floor(short * grant).astype(np.int64)
+            bank.lend(int(loan.sum()), "firm borrowing")
+            st.loans[firms] += loan
+            have += loan
+        invest = np.maximum(np.minimum(invest, have), have) if tick > 0 else np.zeros(F, np.int64)
+        if invest.any():
+            st.balance[firms] = have - invest
+            bought = split_by_weight(int(invest.sum()), self.weights)
+            st.balance[firms] += bought
+            self.revenue += bought
+        if self.G:
+            led.guard(self.G, "government spending")
+            led.create("government_spending", self.G)
+            bought = split_by_weight(self.G, self.weights)
+            st.balance[firms] += bought
+            self.revenue += bought
+        # what the period just settled looked like
+        nominal = int(R.sum())
+        if nominal > 0 and self.base_output == 0:
+            self.base_output, self.base_tick = nominal, tick
+        real = self.base_output * (1.0 + e.ai_output_growth) ** ((tick - self.base_tick) / e.ticks_per_year)
+        per_unit = dividends / self.units if self.units else 0.0
+        if tick > 0:
+            self.equity_price = per_unit / self.rate_p
+        self.last.update(labour_share=wages / nominal if nominal else math.nan, wage_bill=int(wage_bill.sum()), unemployment=jobless / H,
+                         price_level=nominal / real if self.base_output else 1.0,
+                         real_output=real if self.base_output else math.nan, nominal_spending=nominal,
+                         wages=self.last["wages"] + wages, dividends=self.last["dividends"] + dividends)
+
+    # -- every tick -----------------------------------------------------------------------
+    def on_tick(self, tick: int) -> None:
+        st, b = self.state, self.backend
+        k = tick % self.period
+        grant = 1.0
+        bank = self.bank
+        if bank is not None:
+            bank.ledger = self.ledger
+            # the slices add up to at most plan/period + 1 each: only then can the demand exceed the room
+            if bank.headroom() < self.plan_total // self.period + self.H + 1:
+                grant = bank.grant(int(b.spending_shortfall(st.balance[:self.H], st.plan, k, self.period)))
+        skey = np.uint64(rng.stream_key(self.key, tick, rng.STREAM_FIRM_CHOICE))
+        spent, borrowed = b.consume(st.balance[:self.H], st.plan, st.loans, k, self.period, bank is not None, grant,
+                                    self.cdf, skey, self.partial)
+        if bank is not None:
+            bank.lend(borrowed, "household borrowing")
+        sales = self.partial.sum(axis=0)
+        st.balance[self.H:] += sales
+        self.revenue += sales
+
+    # -- outputs --------------------------------------------------------------------------
+    def wealth(self, out: np.ndarray) -> bool:
+        st = self.state
+        loans = st.loans[:self.H] if self.bank is not None else st.loans
+        self.backend.net_wealth(st.balance[:self.H], st.equity, loans, self.equity_price, out)
+        return True
+
+    def outputs(self) -> dict[str, float]:
+        last = self.last
+        out = {"labour_share": last["labour_share"], "unemployment": last["unemployment"],
+               "price_level": last["price_level"], "real_output": last["real_output"] / self.sc.run.minor_units,
+               "nominal_spending": last["nominal_spending"], "wages": last["wages"],
+               "dividends": last["dividends"], "equity_value": int(self.equity_price * self.units)}
+        last["wages"] = last["dividends"] = 0
+        if self.bank is not None:
+            out.update(self.bank.outputs())
+        return out
