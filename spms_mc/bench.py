@@ -146,12 +146,13 @@ def bench_settle(n: int, repeats: int) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 # 2. a full SuMSy tick with random exchange vs random scatter-add
 # ---------------------------------------------------------------------------------------------
-def _engine(n: int, ticks: int, preset: str = "sumsy", seed: int = 1):
+def _engine(n: int, ticks: int, preset: str = "sumsy", seed: int = 1, overrides: dict | None = None):
     from .config import load_scenario
     from .engine import Engine
 
     sc = load_scenario(preset).with_overrides({"population.households": n, "run.ticks": ticks,
-                                               "run.check_ledger": "off", "run.sample_every": ticks})
+                                               "run.check_ledger": "off", "run.sample_every": ticks,
+                                               **(overrides or {})})
     return Engine(sc, seed=seed)
 
 

@@ -248,6 +248,8 @@ class EconomyConfig:
     consumption_income: float = key(0.6, Float(0, 1), "a1: share of last period's disposable income spent per period")
     consumption_wealth: float = key(0.4, Float(0, 1, lo_open=True),
                                     "a2: share of the balance held before the income spent per period")
+    subsistence: float = key(0.0, Float(0), "least a household spends per period, currency units (borrowed "
+                             "with bank credit when it lacks the money)")
     firm_size_exponent: float = key(1.0, Float(0, 5), "firm sizes follow (rank)^-exponent (1: Zipf, Axtell 2001)")
     retention: float = key(0.0, Float(0, 1), "share of profit firms keep instead of paying dividends")
     investment: float = key(0.0, Float(0, 1), "share of last period's revenue each firm spends on other firms' goods")

@@ -282,8 +282,10 @@ class SumsyReplay(Process):
         self.shadow_ledger.check(self._shadow_money(), tick)
 
     def wealth(self, out) -> bool:
+        """Net wealth: money - loans, plus an equal part of the bank's capital for its owners."""
         st = self.state
         self.backend.net_wealth(st.balance, EMPTY, st.loans, 0.0, out)
+        out[:self.owners] += self.bank.capital // self.owners
         return True
 
     def outputs(self) -> dict:

@@ -12,7 +12,8 @@ on_period_start`), in this order:
    period's bank dividends); tax ``theta`` is withheld from wages and dividends and destroyed
    (government money, Godley & Lavoie's SIM); rounding remainders go to the sink;
 3. households plan the period's spending ``C = floor(a1 YD + a2 H_{-1})`` (Godley & Lavoie 2007,
-   *Monetary Economics*, ch. 3), ``H_{-1}`` their balance before this income;
+   *Monetary Economics*, ch. 3), ``H_{-1}`` their balance before this income, and at least the
+   subsistence spending (which a household without income borrows, with bank credit);
 4. with bank credit: every loan pays interest and a principal instalment; a borrower short of money
    refinances the rest up to its credit limit, beyond it defaults (its balance is recovered, the
    loan written off against bank capital); the bank declares ``payout`` of a positive profit as
@@ -265,7 +266,7 @@ class ProductionEconomy(Process):
         wages, dividends, taxes, self.plan_total = b.pay_households(
             st.balance, st.plan, st.kind, st.employer, st.equity, self.skill_weight, displacement, self.firm_factor,
             self.skey_displacement, wage_bill, weight_sum, np.float64(pool), self.inv_units, self.tax, self.a1,
-            self.a2)
+            self.a2, np.int64(sc.minor(e.subsistence)))
         st.institutions[SINK] += int(wage_bill.sum()) - wages + pool - dividends
         led.destroy("tax", taxes)
         if bank:

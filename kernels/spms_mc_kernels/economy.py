@@ -14,7 +14,8 @@ Rounding rules (every one leaves money in some account; nothing is lost):
   exact quotient, so the floors can never add up to more than the pool; the rest goes to the sink;
 * tax: ``floor(theta * gross)`` withheld at source;
 * planned spending (Godley & Lavoie 2007, *Monetary Economics*, ch. 3, model SIM):
-  ``C = floor(a1 * YD + a2 * H_{-1})`` with ``H_{-1}`` the balance before this period's income; it
+  ``C = max(floor(a1 * YD + a2 * H_{-1}), subsistence)`` with ``H_{-1}`` the balance before this
+  period's income; it
   is spent in ``period`` exact integer slices ``floor(C (k+1)/period) - floor(C k/period)``;
 * loans: interest ``floor(rate * L)``, principal instalment ``ceil(L / maturity)`` (amortisation on
   the declining balance).
@@ -89,10 +90,12 @@ def employment_weights(kind, employer, skill_weight, displacement, firm_factor, 
 
 @kernel(parallel=True)
 def pay_households(balance, plan, kind, employer, equity, skill_weight, displacement, firm_factor,
-                   skey_displacement, wage_bill, weight_sum, dividend_pool, inv_units, tax_rate, a1, a2):
+                   skey_displacement, wage_bill, weight_sum, dividend_pool, inv_units, tax_rate, a1, a2,
+                   subsistence):
     """Pay wages and dividends to every household, withhold tax, and set the period's spending plan.
 
-    Wage of i at firm f: ``wage_bill[f] * s_i // weight_sum[f]``; dividend: ``floor(dividend_pool *
+    The plan is at least ``subsistence`` (what a household must spend, borrowing it if bank credit
+    lets it). Wage of i at firm f: ``wage_bill[f] * s_i // weight_sum[f]``; dividend: ``floor(dividend_pool *
     equity[i] * inv_units)`` with ``inv_units = SHARE_MARGIN / E``. Returns (wages, dividends, tax,
     planned spending) in total; the caller books what the floors left.
     """
@@ -113,7 +116,7 @@ def pay_households(balance, plan, kind, employer, equity, skill_weight, displace
         tax = np.int64(math.floor(tax_rate * gross))
         income = gross - tax
         before = balance[i]
-        want = np.int64(math.floor(a1 * income + a2 * before))
+        want = max(np.int64(math.floor(a1 * income + a2 * before)), subsistence)
         plan[i] = want
         balance[i] = before + income
         wages += wage
