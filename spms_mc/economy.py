@@ -305,8 +305,10 @@ class ProductionEconomy(Process):
         per_unit = dividends / self.units if self.units else 0.0
         if tick > 0:
             self.equity_price = per_unit / self.rate_p
-        self.last.update(labour_share=wages / nominal if nominal else math.nan, wage_bill=int(wage_bill.sum()), unemployment=jobless / H,
-                         price_level=nominal / real if self.base_output else 1.0,
+        settled = tick > 0  # the period start at tick 0 settles nothing: P stays 1 until a period is settled
+        self.last.update(labour_share=wages / nominal if nominal else math.nan, wage_bill=int(wage_bill.sum()),
+                         unemployment=jobless / H,
+                         price_level=nominal / real if settled and self.base_output else 1.0,
                          real_output=real if self.base_output else math.nan, nominal_spending=nominal,
                          wages=self.last["wages"] + wages, dividends=self.last["dividends"] + dividends)
 

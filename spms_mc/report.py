@@ -189,6 +189,43 @@ def fig_fan_charts(ds, plt):
     return fig
 
 
+# the regime's own variables, shown when a store has them (MODEL.md section 8)
+REGIME_VARIABLES = (("labour_share", "labour share"), ("unemployment", "unemployment"),
+                    ("price_level", "price level"), ("top1_share_wealth", "top-1 % share of net wealth"),
+                    ("gini_wealth", "Gini of net wealth"), ("loans_outstanding", "loans outstanding"),
+                    ("bank_capital", "bank capital"), ("debt_ratio", "debt / money"),
+                    ("sumsy_money_stock", "money stock of the SuMSy run replayed"),
+                    ("sumsy_gini", "Gini of the SuMSy run replayed"),
+                    ("sumsy_top1_share", "top-1 % share in the SuMSy run replayed"))
+
+
+def fig_regime_variables(ds, plt):
+    """Fan charts of the regime variables the store holds (None if it holds none)."""
+    present = [(v, t) for v, t in REGIME_VARIABLES if v in ds]
+    if not present:
+        return None
+    points = grid_points(ds)[:MAX_LINES]
+    rows = -(-len(present) // 3)
+    fig, axes = plt.subplots(rows, 3, figsize=(15, 3.8 * rows + 0.2 * len(points)), squeeze=False,
+                             layout="constrained")
+    t = _ticks(ds)
+    for ax, (var, title) in zip(axes.flat, present):
+        for k, point in enumerate(points):
+            _band(ax, t, _sel(ds[var], point).transpose("member", "time").values, f"C{k}", label(point))
+        if var == "top1_share_wealth":
+            ax.axhline(LOCK_IN, color="k", lw=0.8, ls="--", label="lock-in threshold")
+        unit = ds[var].attrs.get("units", "")
+        ax.set_title(f"{title}: median, 25-75 %, 5-95 %", fontsize=9)
+        ax.set_xlabel("tick (days)")
+        ax.set_ylabel(f"{title} ({unit})" if unit and unit != "1" else title)
+    for ax in list(axes.flat)[len(present):]:
+        ax.set_visible(False)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)), fontsize=8)
+    fig.suptitle("Regime variables across members")
+    return fig
+
+
 def default_lorenz_ticks(ds) -> list[int]:
     t = _ticks(ds)
     usable = [int(x) for x in t if x > 0] or [int(t[-1])]
@@ -302,6 +339,9 @@ def report(paths, out_dir, *, lorenz_ticks=None) -> Path:
     figures = [("money_stock.png", "Money stock per member", fig_money_stock(ds, plt)),
                ("fan_charts.png", "Inequality across members", fig_fan_charts(ds, plt)),
                ("lorenz.png", "Lorenz curves", fig_lorenz(ds, plt, lorenz_ticks))]
+    regime_fig = fig_regime_variables(ds, plt)
+    if regime_fig is not None:
+        figures.append(("regime_variables.png", "Regime variables", regime_fig))
     if "regime" in ds.dims:
         figures.append(("regimes.png", "Regime comparison", fig_regimes(ds, plt)))
     if [d for d in lead_dims(ds) if d != "regime"]:

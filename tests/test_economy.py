@@ -396,3 +396,22 @@ def test_bad_replay_input_is_refused():
         spms_mc.load_scenario("bank_credit", {"exchange.rule": "yard_sale"})
     with pytest.raises(ScenarioError, match=r"bank.report_sumsy needs bank.replay"):
         spms_mc.load_scenario("ai_bau", {**SMALL, "bank.report_sumsy": True})
+
+
+# ------------------------------------------------------------------------------------------
+# ensembles and reports
+# ------------------------------------------------------------------------------------------
+def test_economy_ensemble_store_and_report(tmp_path):
+    pytest.importorskip("matplotlib")
+    from spms_mc.report import report
+
+    sc = spms_mc.load_scenario("ai_bau", {**SMALL, "run.ticks": 360})
+    ens = spms_mc.run_ensemble(sc, members=2, seed=3, store=tmp_path / "e.zarr", scheduler="sync")
+    one = to_dataset(Engine(sc, 3, 1).run())
+    for v in ("labour_share", "unemployment", "price_level", "loans_outstanding", "bank_capital", "defaults",
+              "gini_wealth", "top1_share_wealth", "lorenz_wealth", "top1_cross_tick"):
+        np.testing.assert_array_equal(ens[v].sel(member=1).values, one[v].isel(member=0).values)
+    assert ens.unemployment.attrs["units"] == "1" and ens.bank_capital.attrs["units"] == "currency units"
+    out = report(tmp_path / "e.zarr", tmp_path / "rep")
+    assert (tmp_path / "rep" / "regime_variables.png").stat().st_size > 10_000
+    assert "Regime variables" in (out if isinstance(out, str) else out.read_text())
