@@ -221,7 +221,7 @@ class SumsyReplay(Process):
     def __init__(self, *a):
         from .config import BankConfig
         from .ledger import Ledger
-        from .processes import build_processes
+        from .processes import build_processes, flow_names
         from .state import allocate
 
         super().__init__(*a)
@@ -231,10 +231,7 @@ class SumsyReplay(Process):
         self.shadow = allocate(self.shadow_sc, self.key)
         self.backend.adopt(self.shadow)
         self.inner = build_processes(self.shadow_sc, self.shadow, None, self.backend, self.key)
-        flows = []
-        for p in self.inner:
-            flows += [f for f in p.creates + p.destroys if f not in flows]
-        self.shadow_ledger = Ledger(flows, self._shadow_money(), sc.run.period)
+        self.shadow_ledger = Ledger(flow_names(self.inner), self._shadow_money(), sc.run.period)
         for p in self.inner:
             p.ledger = self.shadow_ledger
             self.output_units.update({f"sumsy_{k}": v for k, v in p.output_units.items()})

@@ -30,7 +30,7 @@ from spms_mc_kernels import rng
 from .backend import get_backend
 from .config import Scenario
 from .ledger import Ledger, LedgerError
-from .processes import build_processes
+from .processes import build_processes, flow_names
 from .state import GOVERNANCE, SINK, State, allocate
 
 SEED_MAX = 2**64 - 1
@@ -134,10 +134,7 @@ class Engine:
         self.state: State = allocate(sc, self.key)
         self.backend.adopt(self.state)  # the CUDA backend moves the per-account arrays to the device
         self.processes = build_processes(sc, self.state, None, self.backend, self.key)
-        flows = []
-        for p in self.processes:
-            flows += [f for f in p.creates + p.destroys if f not in flows]
-        self.ledger = Ledger(flows, self.total_money(), sc.run.period)
+        self.ledger = Ledger(flow_names(self.processes), self.total_money(), sc.run.period)
         for p in self.processes:
             p.ledger = self.ledger
 

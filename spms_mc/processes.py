@@ -302,6 +302,14 @@ class Exchange(Process):
                 st.institutions[SINK] += pool - each * n
 
 
+def flow_names(processes) -> list[str]:
+    """The ledger flows of a list of processes, in order, each once."""
+    flows: list[str] = []
+    for p in processes:
+        flows += [f for f in p.creates + p.destroys if f not in flows]
+    return flows
+
+
 def build_processes(sc: Scenario, state: State, ledger: Ledger, backend, key: int) -> list[Process]:
     """The regime: the processes of a scenario in their declared order."""
     args = (sc, state, ledger, backend, key)

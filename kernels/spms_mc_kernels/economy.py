@@ -127,6 +127,18 @@ def pay_households(balance, plan, kind, employer, equity, skill_weight, displace
 
 
 @kernel
+def borrow_to_pay(want, b, lend, grant):
+    """What an account with balance b pays of ``want``, and the loan it takes for it: with ``lend``
+    the shortfall is borrowed (all of it when ``grant >= 1``, else ``floor(shortfall * grant)``);
+    what is still missing is not paid. Returns (paid, loan)."""
+    loan = np.int64(0)
+    if want > b and lend:
+        short = want - b
+        loan = short if grant >= 1.0 else np.int64(math.floor(short * grant))
+    return min(want, b + loan), loan
+
+
+@kernel
 def period_slice(plan, k, period):
     """Slice k of ``plan`` spread over ``period`` ticks: the slices add up to plan exactly."""
     return (plan * (k + 1)) // period - (plan * k) // period
@@ -164,15 +176,11 @@ def consume(balance, plan, loans, k, period, lend, grant, cdf, skey_choice, part
             want = period_slice(plan[i], k, period)
             if want <= 0:
                 continue
-            b = balance[i]
-            if want > b and lend:
-                short = want - b
-                loan = short if grant >= 1.0 else np.int64(math.floor(short * grant))
+            pay, loan = borrow_to_pay(want, balance[i], lend, grant)
+            if loan > 0:
                 loans[i] += loan
-                b += loan
                 borrowed += loan
-            pay = min(want, b)
-            balance[i] = b - pay
+            balance[i] += loan - pay
             if pay > 0:
                 partial[c, pick_firm(cdf, draw_uniform(skey_choice, i))] += pay
                 spent += pay
@@ -233,16 +241,11 @@ def debit_or_borrow(balance, loans, debits, lend, grant):
     paid = np.int64(0)
     borrowed = np.int64(0)
     for k in prange(balance.shape[0]):
-        want = debits[k]
-        b = balance[k]
-        if want > b and lend:
-            short = want - b
-            loan = short if grant >= 1.0 else np.int64(math.floor(short * grant))
+        pay, loan = borrow_to_pay(debits[k], balance[k], lend, grant)
+        if loan > 0:
             loans[k] += loan
-            b += loan
             borrowed += loan
-        pay = min(want, b)
-        balance[k] = b - pay
+        balance[k] += loan - pay
         debits[k] = pay
         paid += pay
     return paid, borrowed
