@@ -3,9 +3,11 @@
     python benchmarks/bench_core.py [--size 10000000] [--repeats 5] [--json results.json]
 
 Prints the table of ``spms_mc.bench`` (GI + demurrage settlement over in-place read-modify-write,
-full SuMSy tick over random scatter-add, peak traced bytes per household) and, as a cross-check of
-the tracemalloc figure, the growth of the resident set (Linux ``VmHWM`` - ``VmRSS`` before) of a
-fresh process that runs the same ``simulate``. ``--json`` writes every repeat of every figure.
+full SuMSy tick over random scatter-add, peak traced bytes per household, and the ``ai_bau``
+production-economy tick at N = min(size, 10^6) households and N/1000 firms in household-ticks/s,
+with its ratio to the SuMSy tick at the same N) and, as a cross-check of the tracemalloc figure,
+the growth of the resident set (Linux ``VmHWM`` - ``VmRSS`` before) of a fresh process that runs
+the same ``simulate``. ``--json`` writes every repeat of every figure.
 """
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ def main(argv=None) -> int:
     from spms_mc import bench
 
     ap = argparse.ArgumentParser(description="spms_mc core benchmarks as ratios to machine limits")
-    ap.add_argument("--size", type=int, default=10_000_000, help="accounts for the settle and tick benchmarks")
+    ap.add_argument("--size", type=int, default=10_000_000, help="accounts for the settle and tick benchmarks "
+                    "(memory and economy tick: min(size, 10^6) households)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="N = 10^5, 2 repeats (smoke test)")
     ap.add_argument("--json", help="write the results (every repeat) to this JSON file")
