@@ -78,7 +78,6 @@ class CPUBackend:
     consume = staticmethod(economy.consume)
     service_loans = staticmethod(economy.service_loans)
     debit_or_borrow = staticmethod(economy.debit_or_borrow)
-    spending_shortfall_debits = staticmethod(economy.spending_shortfall_debits)
     net_wealth = staticmethod(economy.net_wealth)
 
     def adopt(self, state) -> None:

@@ -127,9 +127,11 @@ class Bank:
     destroys = ("repayment", "interest", "default")
     output_units = {"defaults": "1", "capital_ratio": "1"}
 
-    def __init__(self, sc, state, backend):
-        b = sc.bank
-        self.state, self.backend, self.ledger = state, backend, None
+    def __init__(self, owner: Process):
+        """The bank of the process ``owner``: its scenario, state and backend, and the ledger the
+        engine gives it (read through the owner, which gets it after construction)."""
+        sc, b = owner.sc, owner.sc.bank
+        self.owner, self.state, self.backend = owner, owner.state, owner.backend
         self.rate, self.maturity, self.ratio, self.payout = b.interest, b.maturity, b.capital_ratio, b.payout
         self.capital = sc.minor(b.initial_capital)
         self.loans = 0
@@ -137,6 +139,10 @@ class Bank:
         self.profit = 0
         self.lent = 0
         self.defaults = 0
+
+    @property
+    def ledger(self):
+        return self.owner.ledger
 
     def headroom(self) -> int:
         """New loans the capital ratio still allows."""
@@ -236,7 +242,7 @@ class SumsyReplay(Process):
             p.ledger = self.shadow_ledger
             self.output_units.update({f"sumsy_{k}": v for k, v in p.output_units.items()})
         self.exchange = self.inner[-1]
-        self.bank = Bank(sc, self.state, self.backend)
+        self.bank = Bank(self)
         self.H = self.state.n_households
         self.owners = max(1, math.ceil(sc.bank.shareholder_share * self.H))
         self.owner_index = np.arange(self.owners, dtype=np.int64)
@@ -250,7 +256,6 @@ class SumsyReplay(Process):
         return int(self.backend.sum_int64(self.shadow.balance)) + int(self.shadow.institutions.sum())
 
     def on_period_start(self, tick: int) -> None:
-        self.bank.ledger = self.ledger
         st = self.state
         due = self.bank.pay_dividend()
         if due:
@@ -266,11 +271,10 @@ class SumsyReplay(Process):
         for p in self.inner:
             p.on_tick(tick)
         st, b, bank = self.state, self.backend, self.bank
-        bank.ledger = self.ledger
         debits = self.shadow.scratch
         grant = 1.0
         if bank.headroom() < self.shadow_ledger.expected:  # the demand (at most the debits) may exceed it
-            grant = bank.grant(int(b.spending_shortfall_debits(st.balance, debits)))
+            grant = bank.grant(int(b.spending_shortfall(st.balance, debits, 0, 1)))
         paid, borrowed = b.debit_or_borrow(st.balance, st.loans, debits, True, grant)
         bank.lend(borrowed)
         b.random_fraction_credit(st.balance, debits, EMPTY, self.H, self.exchange.last_keys[1])

@@ -43,8 +43,9 @@ from spms_mc_kernels import rng
 from spms_mc_kernels.economy import AI_COMPLEMENTARY, ROUTINE, SHARE_MARGIN, UNEMPLOYED
 
 from .config import Scenario, ScenarioError
+from .credit import Bank
 from .processes import Process
-from .state import SINK
+from .state import SINK, _permutation, _uniforms
 
 N_CHUNKS = 16  # household chunks of the per-firm sums; any value gives the same integers
 UNITS_PER_HOUSEHOLD = 1_000_000  # mean equity index units of a household
@@ -136,8 +137,6 @@ def cumulative(weights: np.ndarray) -> np.ndarray:
 
 def init_households(sc: Scenario, key, H: int):
     """Types (exact counts, a keyed random assignment), employers (by firm size) and equity units."""
-    from .state import _permutation, _uniforms
-
     e = sc.economy
     ranks = _permutation(np.uint64(rng.stream_key(key, 0, rng.STREAM_HOUSEHOLD_TYPE)), H)
     n_ai = round(e.ai_complementary_share * H)
@@ -201,8 +200,6 @@ class ProductionEconomy(Process):
         super().__init__(*a)
         sc, st = self.sc, self.state
         e, gov, bank = sc.economy, sc.government, sc.bank
-        from .credit import Bank
-
         self.creates = (("government_spending",) if gov.enabled else ()) + (Bank.creates if bank.enabled else ())
         self.destroys = (("tax",) if gov.enabled else ()) + (Bank.destroys if bank.enabled else ())
         self.H, self.F = st.n_households, st.n_firms
@@ -212,10 +209,8 @@ class ProductionEconomy(Process):
         self.G = sc.minor(gov.spending) if gov.enabled else 0
         self.weights = firm_size_weights(sc)
         self.cdf = cumulative(self.weights)
-        from .state import _uniforms
-
         ai = _uniforms(np.uint64(rng.stream_key(self.key, 0, rng.STREAM_AI_INTENSITY)), self.F)
-        self.ai_intensity = ai
+        # displacement at firm f scales with its AI intensity relative to the mean
         self.firm_factor = ai / ai.mean() if ai.mean() > 0 else np.zeros(self.F)
         self.skill_weight = np.array([round(10 * e.skill_premium), 10, 0], np.int64)
         self.skey_displacement = np.uint64(rng.stream_key(self.key, 0, rng.STREAM_DISPLACEMENT))
@@ -236,7 +231,7 @@ class ProductionEconomy(Process):
         # bank credit for households and firms
         self.bank = None
         if bank.enabled:
-            self.bank = Bank(sc, st, self.backend)
+            self.bank = Bank(self)
             self.output_units = {**self.output_units, **Bank.output_units}
         self.limits = (sc.minor(bank.household_credit_limit), sc.minor(bank.firm_credit_limit))
 
@@ -255,8 +250,6 @@ class ProductionEconomy(Process):
         self.revenue[:] = 0
         firms = slice(H, H + F)
         bank = self.bank
-        if bank is not None:
-            bank.ledger = led
         interest_f = np.floor(bank.rate * st.loans[firms]).astype(np.int64) if bank else np.zeros(F, np.int64)
         wage_bill = np.where(weight_sum > 0, np.floor(ell * R), 0).astype(np.int64)
         profit = np.maximum(R - wage_bill - interest_f, 0)
@@ -285,7 +278,7 @@ class ProductionEconomy(Process):
             bank.lend(int(loan.sum()), "firm borrowing")
             st.loans[firms] += loan
             have += loan
-        invest = np.maximum(np.minimum(invest, have), have) if tick > 0 else np.zeros(F, np.int64)
+        invest = have if tick > 0 else np.zeros(F, np.int64)  # all the cash, at least the target
         if invest.any():
             st.balance[firms] = have - invest
             bought = split_by_weight(int(invest.sum()), self.weights)
@@ -306,8 +299,7 @@ class ProductionEconomy(Process):
         if tick > 0:
             self.equity_price = per_unit / self.rate_p
         settled = tick > 0  # the period start at tick 0 settles nothing: P stays 1 until a period is settled
-        self.last.update(labour_share=wages / nominal if nominal else math.nan, wage_bill=int(wage_bill.sum()),
-                         unemployment=jobless / H,
+        self.last.update(labour_share=wages / nominal if nominal else math.nan, unemployment=jobless / H,
                          price_level=nominal / real if settled and self.base_output else 1.0,
                          real_output=real if self.base_output else math.nan, nominal_spending=nominal,
                          wages=self.last["wages"] + wages, dividends=self.last["dividends"] + dividends)
@@ -319,7 +311,6 @@ class ProductionEconomy(Process):
         grant = 1.0
         bank = self.bank
         if bank is not None:
-            bank.ledger = self.ledger
             # the slices add up to at most plan/period + 1 each: only then can the demand exceed the room
             if bank.headroom() < self.plan_total // self.period + self.H + 1:
                 grant = bank.grant(int(b.spending_shortfall(st.balance[:self.H], st.plan, k, self.period)))

@@ -30,7 +30,7 @@ from spms_mc_kernels import rng
 from .backend import get_backend
 from .config import Scenario
 from .ledger import Ledger, LedgerError
-from .processes import build_processes, flow_names
+from .processes import Process, build_processes, flow_names
 from .state import GOVERNANCE, SINK, State, allocate
 
 SEED_MAX = 2**64 - 1
@@ -160,8 +160,6 @@ class Engine:
         out_lorenz = np.zeros((ns, len(grid)))
         out_tracked = np.zeros((ns, len(track)), np.int64)
         extra: dict[str, np.ndarray] = {"sink_balance": np.zeros(ns, np.int64)}
-        from .processes import Process
-
         wealth_source = next((p for p in self.processes if type(p).wealth is not Process.wealth), None)
         stats_wealth = {k: np.zeros(ns) for k in STAT_NAMES} if wealth_source is not None else {}
         lorenz_wealth = np.zeros((ns, len(grid))) if wealth_source is not None else None

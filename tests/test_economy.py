@@ -138,7 +138,7 @@ def test_bank_grants_pro_rata_within_headroom():
 
     sc = spms_mc.load_scenario("ai_bau", SMALL)
     eng = Engine(sc, 1)
-    bank = Bank(sc, eng.state, eng.backend)
+    bank = Bank(eng.processes[-1])
     bank.capital, bank.loans = 800, 9000  # headroom 10000 - 9000 = 1000 minor units
     assert bank.headroom() == 1000 and bank.grant(1000) == 1.0
     g = bank.grant(4000)

@@ -146,7 +146,8 @@ def period_slice(plan, k, period):
 
 @kernel(parallel=True)
 def spending_shortfall(balance, plan, k, period):
-    """Total by which this tick's spending slices exceed the balances (the credit demand)."""
+    """Total by which this tick's spending slices exceed the balances (the credit demand); with
+    ``k = 0, period = 1`` the slices are ``plan`` itself (a replayed tick's debits)."""
     short = np.int64(0)
     for i in prange(balance.shape[0]):
         s = period_slice(plan[i], k, period) - balance[i]
@@ -252,17 +253,6 @@ def debit_or_borrow(balance, loans, debits, lend, grant):
 
 
 @kernel(parallel=True)
-def spending_shortfall_debits(balance, debits):
-    """Total by which ``debits`` exceed the balances (credit demand of a replayed tick)."""
-    short = np.int64(0)
-    for k in prange(balance.shape[0]):
-        s = debits[k] - balance[k]
-        if s > 0:
-            short += s
-    return short
-
-
-@kernel(parallel=True)
 def net_wealth(balance, equity, loans, price, out):
     """``out[i] = balance[i] + floor(equity[i] * price) - loans[i]`` (minor units; price per unit).
     ``equity`` or ``loans`` may be empty (none held)."""
@@ -276,12 +266,3 @@ def net_wealth(balance, equity, loans, price, out):
         if has_loans:
             w -= loans[i]
         out[i] = w
-
-
-@kernel(parallel=True)
-def sum_range(values, lo, hi):
-    """Exact integer sum of ``values[lo:hi]``."""
-    total = np.int64(0)
-    for i in prange(lo, hi):
-        total += values[i]
-    return total
