@@ -4,6 +4,8 @@ import sys
 
 import numpy as np
 
+sys.setswitchinterval(1e-5)  # the simulator's barriers poll threads under the GIL: switch often
+
 import spms_mc
 
 EVENTS = [{"kind": "injection", "tick": 30, "target": "all", "amount": 500.0},

@@ -13,13 +13,15 @@ atomic scatter-add here: integer addition is associative, so the result is the s
 
 The float expressions are single multiplications and divisions except the bracket sum of tiered
 demurrage, ``total += rate * part``; to keep the same bits on a GPU that sum must not be contracted
-into fused multiply-adds (``fastmath=False``; checked under the CUDA simulator only - no GPU was
-available when this was written).
+into fused multiply-adds. numba-cuda does contract them (NVVM's default ``-fma=1``, even with
+``fastmath=False``: ``a * b + c`` compiles to ``fma.rn.f64``), so importing this module switches
+contraction off for every non-fastmath CUDA compilation of the process (:func:`no_fma_contraction`);
+``tests/cuda_ptx_check.py`` compiles every kernel to PTX and finds no ``fma`` instruction in it.
 """
 import math
 
 import numpy as np
-from numba import cuda
+from numba import config, cuda
 
 from . import exchange as _exchange
 from . import sumsy as _sumsy
@@ -29,7 +31,36 @@ from .money import floor_share
 from .rng import draw_other, draw_uniform, feistel_half_bits, permute
 from .sumsy import ELIGIBLE
 
-THREADS = 256
+# The simulator runs every thread as a Python thread: small blocks keep its tests quick.
+THREADS = 32 if config.ENABLE_CUDASIM else 256
+
+
+def no_fma_contraction() -> None:
+    """Compile CUDA code with NVVM's ``-fma=0`` unless ``fastmath`` is asked for.
+
+    The CPU kernels round every product and every sum separately (LLVM does not contract without
+    fast-math flags); NVVM contracts ``a * b + c`` into one fused multiply-add by default, which
+    rounds once and so gives other bits. numba-cuda passes no ``fma`` option of its own, so this
+    wraps ``numba.cuda.cudadrv.nvvm.compile_ir`` (what its code generator calls) once per process.
+    """
+    if config.ENABLE_CUDASIM:
+        return
+    from numba.cuda.cudadrv import nvvm
+
+    if getattr(nvvm.compile_ir, "no_fma", False):
+        return
+    original = nvvm.compile_ir
+
+    def compile_ir(llvmir, **options):
+        if not options.get("fastmath", False):
+            options["fma"] = False
+        return original(llvmir, **options)
+
+    compile_ir.no_fma = True
+    nvvm.compile_ir = compile_ir
+
+
+no_fma_contraction()
 
 
 def blocks(n: int) -> int:

@@ -1,0 +1,388 @@
+"""Batched members on one GPU: many members of a scenario advanced together (``run.backend = "cuda"``).
+
+``BatchEngine(sc, seed, members).run()`` returns one :class:`~spms_mc.engine.RunResult` per member,
+byte for byte the result of ``Engine(sc, seed, m).run()`` on the CPU: the same processes in the same
+order (:mod:`spms_mc.engine` documents the order within a tick), the same counter-based draws keyed
+by each member's own key, the same integer rounding, the same ledger per member. What changes is
+where the work runs: each process makes **one kernel launch for all members**
+(:mod:`spms_mc_kernels.cuda_batch`), the distribution metrics are computed on the device, and only
+the sampled aggregates (totals, statistics, Lorenz points, tracked balances) come back to the host.
+The per-member scalars (ledger, institutional accounts, governance budgets) stay on the host as in
+the single-member engine: they change a few times per period.
+
+Batched processes: periodic SuMSy (GI and demurrage on the average or end balance, flat or tiered,
+with a demurrage-free buffer and any governance funding), events, and the three exchange rules,
+over any active or eligible share and with firms. Scenarios with other processes (transactional
+SuMSy, buffer loans, the pk model, the production economy, bank credit) run member by member on the
+device or the CPU instead; :func:`batch_problems` names the keys that prevent batching.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from spms_mc_kernels import rng
+
+from .config import Scenario, ScenarioError
+from .engine import STAT_NAMES, RunResult, check_seed, quantile_grid, sample_ticks
+from .ledger import Ledger, LedgerError
+from .processes import Events, Exchange, SumsyMoney, build_processes, flow_names
+from .state import GOVERNANCE, INSTITUTIONS, SINK, allocate
+
+
+def batch_problems(sc: Scenario) -> list[str]:
+    """The scenario keys whose processes have no batched kernels (empty: the scenario batches)."""
+    s = sc.sumsy
+    checks = (("sumsy.mode = 'transactional'", s.enabled and s.mode == "transactional"),
+              ("sumsy.buffer_loans", s.enabled and bool(s.buffer_loans)),
+              ("pk.enabled", sc.pk.enabled), ("economy.enabled", sc.economy.enabled),
+              ("government.enabled", sc.government.enabled), ("bank.enabled", sc.bank.enabled))
+    return [k for k, on in checks if on]
+
+
+def member_bytes(sc: Scenario) -> int:
+    """Device memory of one member of a batch (bytes), the sort buffer included."""
+    N, H = sc.n_accounts, sc.population.households
+    width = 1 << max(0, (H - 1).bit_length())
+    per = 8 + 1 + 8 * width / max(N, 1)  # balance, flags, padded sort row
+    if sc.sumsy.enabled and sc.sumsy.demurrage_base == "average":
+        per += 8
+    if sc.exchange.rule != "none":
+        per += 8 * sc.n_active / max(N, 1)  # exchange scratch
+    if sc.n_active != H:
+        per += 8 * sc.n_active / max(N, 1)  # participants
+    return int(per * N) + 4096
+
+
+def auto_batch_size(sc: Scenario, members: int, free_bytes: int | None = None) -> int:
+    """Members per batch: all of them if they fit in half the device's free memory."""
+    if free_bytes is None:
+        from numba import cuda
+
+        try:
+            free_bytes = cuda.current_context().get_memory_info()[0]
+        except Exception:  # the simulator has no memory info
+            free_bytes = 2**30
+    return int(max(1, min(members, free_bytes // 2 // member_bytes(sc))))
+
+
+class BatchEngine:
+    """Members ``members`` of ``sc`` on one GPU (or numba's CUDA simulator), advanced together."""
+
+    def __init__(self, sc: Scenario, seed: int, members):
+        problems = batch_problems(sc)
+        if problems:
+            raise ScenarioError(f"{', '.join(problems)} has no batched CUDA kernels; a batch of members accepts "
+                                f"periodic SuMSy, governance, events and the exchange rules "
+                                f"(run such a scenario member by member)")
+        from numba import cuda
+
+        if not cuda.is_available():
+            raise ValueError("run.backend = 'cuda' needs an NVIDIA GPU with a working CUDA driver and none was "
+                             "found (install the extra: pip install 'spms_mc[cuda]'; for tests without a GPU "
+                             "set NUMBA_ENABLE_CUDASIM=1 before starting Python); accepted here: cpu")
+        from spms_mc_kernels import cuda_batch as kb
+
+        self.cuda, self.kb = cuda, kb
+        self.sc = sc
+        self.seed = check_seed(seed)
+        self.members = [int(m) for m in members]
+        if not self.members or any(m < 0 for m in self.members):
+            raise ValueError(f"members must be non-negative integers, got {members!r}")
+        M = self.M = len(self.members)
+        self.keys = np.array([rng.member_key(np.uint64(self.seed), np.uint64(m)) for m in self.members], np.uint64)
+        # the initial state of every member is drawn on the host exactly as the single-member engine does
+        states = [allocate(sc, k) for k in self.keys]
+        st0 = states[0]
+        self.H, self.F, self.N = st0.n_households, st0.n_firms, st0.n_accounts
+        self.n_part, self.n_eligible = st0.n_participants, st0.n_eligible
+        # the single-member processes, built once, give the flows, names, order and parameters
+        self.procs = build_processes(sc, st0, None, None, self.keys[0])
+        self.sumsy = next((p for p in self.procs if isinstance(p, SumsyMoney)), None)
+        self.events = next((p for p in self.procs if isinstance(p, Events)), None)
+        self.exchange = next((p for p in self.procs if isinstance(p, Exchange)), None)
+        self.fused = self.exchange is not None and self.exchange.fused is not None
+        self.flows = flow_names(self.procs)
+        self.ledgers = [Ledger(self.flows, int(s.balance.sum()), sc.run.period) for s in states]
+        self.institutions = np.zeros((M, len(INSTITUTIONS)), np.int64)
+        dev = cuda.to_device
+        self.balance = dev(np.stack([s.balance for s in states]))
+        self.flags = dev(np.stack([s.flags for s in states]))
+        self.participants = dev(np.stack([s.participants for s in states])) if st0.participants.shape[0] \
+            else dev(np.zeros((M, 0), np.int64))
+        self.period_sum = dev(np.zeros((M, self.N), np.int64)) if st0.period_sum.shape[0] \
+            else dev(np.zeros((M, 0), np.int64))
+        self.scratch = cuda.device_array((M, max(self.n_part, 1)), np.int64)
+        self.member_keys = dev(self.keys)
+        self.width = 1 << max(0, (self.H - 1).bit_length())
+        self.sort_rows = cuda.device_array((M, self.width), np.int64)
+        if self.sumsy is not None:
+            self.tier_lower, self.tier_rate = dev(self.sumsy.tier_lower), dev(self.sumsy.tier_rate)
+            self.collected = np.zeros(M, np.int64)
+            self.spent = np.zeros(M, np.int64)
+            self.gov_period_sum = np.zeros(M, np.int64)
+        if self.events is not None:
+            self.event_keys = [dev(np.array([rng.stream_key(k, 0, rng.STREAM_EVENT_BASE + j) for k in self.keys],
+                                            np.uint64)) for j in range(len(sc.events))]
+
+    # -- launches ---------------------------------------------------------------------------------
+    def _launch(self, kernel, n, *args):
+        kernel[self.kb.grid(n, self.M)](*args)
+
+    def _totals(self, kernel, n, *args, columns=1):
+        t = self.cuda.to_device(np.zeros((self.M, columns), np.int64))
+        self._launch(kernel, n, *args, t)
+        return t.copy_to_host()
+
+    def _row_sums(self, values):
+        sums = self.cuda.to_device(np.zeros(self.M, np.int64))
+        mins = self.cuda.to_device(np.full(self.M, np.iinfo(np.int64).max, np.int64))
+        self._launch(self.kb.row_sum_min, values.shape[1], values, sums, mins)
+        return sums.copy_to_host(), mins.copy_to_host()
+
+    # -- SuMSy (SumsyMoney, periodic) -------------------------------------------------------------
+    def _sumsy_period_start(self, tick: int) -> None:
+        s, sc = self.sumsy, self.sc
+        for ledger in self.ledgers:
+            ledger.guard(int(s.gi) * self.n_eligible, "guaranteed income")
+        charge = tick > 0
+        tax_rates = np.zeros(self.M)
+        if charge and s.funding == "fixed_rate":
+            tax_rates[:] = s.gov_rate
+        elif charge and s.funding == "on_demand":
+            sums, _ = self._row_sums(self.period_sum if s.use_average else self.balance)
+            for m, total in enumerate(sums):
+                base = total / s.period if s.use_average else float(total)  # as sum_charge_base
+                ceiling = s.gov_rate * base
+                tax_rates[m] = s.gov_rate * min(1.0, s.budget / ceiling) if ceiling > 0 else 0.0
+        t = self._totals(self.kb.settle_period, self.N, self.balance, self.period_sum, s.use_average, s.period,
+                         self.flags, charge, s.gi, s.buffer, self.tier_lower, self.tier_rate,
+                         self.cuda.to_device(tax_rates), columns=3)
+        for m, ledger in enumerate(self.ledgers):
+            dem, tax, gi = (int(x) for x in t[m])
+            ledger.create("gi", gi)
+            self.collected[m] += dem
+            if s.funding == "demurrage":
+                self.institutions[m, GOVERNANCE] += dem
+            else:
+                ledger.destroy("demurrage", dem)
+            self.institutions[m, GOVERNANCE] += tax
+        if charge and s.funding != "none":
+            self._govern()
+
+    def _govern(self) -> None:
+        """SumsyMoney._govern for every member; the equal shares go out in one launch."""
+        s, n = self.sumsy, self.n_eligible
+        each = np.zeros(self.M, np.int64)
+        for m, ledger in enumerate(self.ledgers):
+            gov = int(self.institutions[m, GOVERNANCE])
+            if s.funding == "fixed_rate":
+                base = (int(self.gov_period_sum[m]) / s.period) if s.use_average else float(gov)
+                dem = min(int(np.floor(_tiered(base, s))), gov)
+                gov -= dem
+                ledger.destroy("demurrage", dem)
+                self.collected[m] += dem
+            spend = min(s.budget, gov)
+            each[m] = spend // n
+            self.institutions[m, SINK] += spend - int(each[m]) * n
+            gov -= spend
+            self.spent[m] += spend
+            if s.funding in ("demurrage", "on_demand"):
+                ledger.destroy("governance_surplus", gov)
+                gov = 0
+            self.institutions[m, GOVERNANCE] = gov
+        self._launch(self.kb.credit_each, n, self.balance, self.cuda.to_device(np.zeros((self.M, 0), np.int64)), n,
+                     self.cuda.to_device(each))
+
+    def _sumsy_tick(self, tick: int) -> None:
+        s = self.sumsy
+        if s.use_average:
+            first = tick % s.period == 0
+            if not self.fused:
+                self._launch(self.kb.accumulate_period, self.N, self.balance, self.period_sum, first)
+            if s.funding == "fixed_rate":
+                gov = self.institutions[:, GOVERNANCE]
+                self.gov_period_sum = gov.copy() if first else self.gov_period_sum + gov
+
+    # -- events (Events) --------------------------------------------------------------------------
+    def _events_tick(self, tick: int) -> None:
+        for j, (e, lo, hi, _) in enumerate(self.events.plan):
+            if not (tick == e.tick or (e.every > 0 and tick > e.tick and (tick - e.tick) % e.every == 0)):
+                continue
+            if e.kind == "injection":
+                amount = self.sc.minor(e.amount)
+                for ledger in self.ledgers:
+                    ledger.guard(amount * (hi - lo), f"injection at tick {tick}")
+                t = self._totals(self.kb.inject, hi - lo, self.balance, lo, hi, np.int64(amount), e.share,
+                                 self.event_keys[j])
+                for m, ledger in enumerate(self.ledgers):
+                    ledger.create("injection", int(t[m, 0]))
+            else:
+                t = self._totals(self.kb.lose, hi - lo, self.balance, lo, hi, e.fraction, e.share, self.event_keys[j])
+                for m, ledger in enumerate(self.ledgers):
+                    ledger.destroy("loss", int(t[m, 0]))
+
+    # -- exchange (Exchange) ----------------------------------------------------------------------
+    def _exchange_tick(self, tick: int) -> None:
+        x, kb, n = self.sc.exchange, self.kb, self.n_part
+        s1, s2 = (int(v) for v in self.exchange.streams)
+        if x.rule == "random_fraction":
+            first = self.fused and tick % self.sumsy.period == 0
+            self._launch(kb.random_fraction_debit, n, self.balance, self.scratch, self.participants, n,
+                         self.member_keys, tick, s1, x.fraction, self.period_sum, self.fused, first)
+            self._launch(kb.random_fraction_credit, n, self.balance, self.scratch, self.participants, n,
+                         self.member_keys, tick, s2)
+        elif x.rule == "saving_propensity":
+            self._launch(kb.saving_propensity_exchange, n // 2 + 1, self.balance, self.participants, n,
+                         self.member_keys, tick, s1, s2, self.exchange.give, rng.feistel_half_bits(n))
+        else:
+            means = np.zeros(self.M)
+            if x.zeta != 0.0:
+                sums = self._totals(kb.sum_participants, n, self.balance, self.participants, n)[:, 0]
+                means = np.array([int(v) / n for v in sums])  # Python int / int, as on the CPU
+            self._launch(kb.yard_sale_exchange, n // 2 + 1, self.balance, self.participants, n, self.member_keys,
+                         tick, s1, s2, x.fraction, x.zeta, self.cuda.to_device(means), rng.feistel_half_bits(n))
+            if x.chi > 0.0:
+                pool = self._totals(kb.collect_fraction, n, self.balance, self.participants, n, x.chi)[:, 0]
+                each = pool // n
+                self._launch(kb.credit_each, n, self.balance, self.participants, n, self.cuda.to_device(each))
+                self.institutions[:, SINK] += pool - each * n
+
+    # -- ledger, samples --------------------------------------------------------------------------
+    def check(self, tick: int) -> None:
+        sums, mins = self._row_sums(self.balance)
+        for m, ledger in enumerate(self.ledgers):
+            try:
+                ledger.check(int(sums[m]) + int(self.institutions[m].sum()), tick)
+            except LedgerError as err:
+                raise LedgerError(f"member {self.members[m]}: {err}") from None
+            if self.N and mins[m] < 0:
+                host = self.balance.copy_to_host()[m]
+                i = int(np.argmin(host))
+                raise LedgerError(f"member {self.members[m]}: balance of account {i} is negative ({host[i]}) "
+                                  f"after tick {tick}")
+
+    def _distribution(self, points, order, n_grid):
+        """(stats (M, 7), L at each point (M, points)) of household money, computed on the device."""
+        kb, cuda = self.kb, self.cuda
+        self._launch(kb.pad_rows, self.width, self.balance, self.H, self.sort_rows)
+        kb.sort_rows(self.sort_rows)
+        values = cuda.device_array((self.M, points.shape[0]))
+        stats = cuda.device_array((self.M, 7))
+        threads = kb.THREADS
+        kb.distribution_stats[(self.M + threads - 1) // threads, threads](self.sort_rows, self.H, points, order,
+                                                                         n_grid, values, stats)
+        return stats.copy_to_host(), values.copy_to_host()
+
+    def run(self, progress=None) -> list[RunResult]:
+        import os
+
+        sc, M, cuda = self.sc, self.M, self.cuda
+        ticks = sample_ticks(sc)
+        grid = quantile_grid(sc)
+        ng = len(grid)
+        pts = np.concatenate([grid, [0.99, 0.90, 0.50]])
+        points, order = cuda.to_device(pts), cuda.to_device(np.argsort(pts, kind="mergesort").astype(np.int64))
+        ns, nf = len(ticks), len(self.flows)
+        track = np.array(sc.run.track, np.int64)
+        track_dev = cuda.to_device(track)
+        money = np.zeros((M, ns), np.int64)
+        created = np.zeros((M, ns, nf), np.int64)
+        destroyed = np.zeros((M, ns, nf), np.int64)
+        stats = {k: np.zeros((M, ns)) for k in STAT_NAMES}
+        lorenz = np.zeros((M, ns, ng))
+        tracked = np.zeros((M, ns, len(track)), np.int64)
+        extra = {"sink_balance": np.zeros((M, ns), np.int64)}
+        governed = sc.governance.funding != "none"
+        if governed:
+            extra["governance_balance"] = np.zeros((M, ns), np.int64)
+        if self.sumsy is not None:
+            extra["demurrage_collected"] = np.zeros((M, ns), np.int64)
+            if governed:
+                extra["governance_spending"] = np.zeros((M, ns), np.int64)
+        snap_ticks = list(sc.run.snapshot_ticks)
+        snapshots = np.zeros((M, len(snap_ticks), self.N), np.int64) if snap_ticks else None
+        snap_at = {t: k for k, t in enumerate(snap_ticks)}
+
+        def sample(j):
+            for m, ledger in enumerate(self.ledgers):
+                created[m, j], destroyed[m, j] = ledger.take_interval()
+                money[m, j] = ledger.expected
+            st, values = self._distribution(points, order, ng)
+            for k, name in enumerate(STAT_NAMES):
+                stats[name][:, j] = st[:, k]
+            lorenz[:, j] = values[:, :ng]
+            if len(track):
+                out = cuda.device_array((M, len(track)), np.int64)
+                self._launch(self.kb.gather, len(track), self.balance, track_dev, out)
+                tracked[:, j] = out.copy_to_host()
+            extra["sink_balance"][:, j] = self.institutions[:, SINK]
+            if governed:
+                extra["governance_balance"][:, j] = self.institutions[:, GOVERNANCE]
+            if self.sumsy is not None:
+                extra["demurrage_collected"][:, j] = self.collected
+                self.collected[:] = 0
+                if governed:
+                    extra["governance_spending"][:, j] = self.spent
+                    self.spent[:] = 0
+
+        def snapshot(t):
+            snapshots[:, snap_at[t]] = self.balance.copy_to_host()
+
+        if 0 in snap_at:
+            snapshot(0)
+        self.check(-1)
+        sample(0)
+        mode = os.environ.get("SPMS_MC_CHECK_LEDGER") or sc.run.check_ledger
+        if mode not in ("tick", "period", "off"):
+            raise ValueError(f"SPMS_MC_CHECK_LEDGER = {mode!r}; accepted: tick, period, off")
+        period, T = sc.run.period, sc.run.ticks
+        t0 = last_report = time.perf_counter()
+        j, next_sample = 1, int(ticks[1])
+        on_tick = [f for p, f in ((self.events, self._events_tick), (self.sumsy, self._sumsy_tick),
+                                  (self.exchange, self._exchange_tick)) if p is not None]
+        order_names = [p.name for p in self.procs]
+        assert [p for p in order_names if p in ("events", "sumsy", "exchange")] == order_names
+        for t in range(T):
+            if t % period == 0 and self.sumsy is not None:
+                self._sumsy_period_start(t)
+            for f in on_tick:
+                f(t)
+            if mode == "tick" or (mode == "period" and (t + 1) % period == 0):
+                self.check(t)
+            if t + 1 == next_sample:
+                sample(j)
+                j += 1
+                next_sample = int(ticks[j]) if j < len(ticks) else -1
+            if t + 1 in snap_at:
+                snapshot(t + 1)
+            if progress is not None:
+                now = time.perf_counter()
+                if now - last_report > 0.25 or t + 1 == T:
+                    progress(t + 1, T)
+                    last_report = now
+        if mode != "off":
+            self.check(T - 1)
+        cuda.synchronize()
+        wall = time.perf_counter() - t0
+        return [RunResult(scenario=sc, seed=self.seed, member=member, ticks=ticks, flows=list(self.flows),
+                          money_stock=money[m], flows_created=created[m], flows_destroyed=destroyed[m],
+                          stats={k: v[m] for k, v in stats.items()}, lorenz=lorenz[m], tracked=tracked[m],
+                          extra={k: v[m] for k, v in extra.items()},
+                          snapshots=snapshots[m] if snapshots is not None else None,
+                          extra_units={name: u for p in self.procs for name, u in p.output_units.items()},
+                          samples_taken=len(ticks), process_order=order_names, wall_seconds=wall)
+                for m, member in enumerate(self.members)]
+
+
+def _tiered(base: float, s: SumsyMoney) -> float:
+    from spms_mc_kernels.sumsy import tiered_charge
+
+    return tiered_charge(base, s.tier_lower, s.tier_rate)
+
+
+def simulate_batch(sc: Scenario, seed: int, members, progress=None):
+    """Members ``members`` of ``sc`` as one batch on the GPU -> list of xarray Datasets (one per member)."""
+    from .output import to_dataset
+
+    return [to_dataset(r) for r in BatchEngine(sc, seed, members).run(progress)]
