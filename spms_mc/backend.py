@@ -88,6 +88,19 @@ class CPUBackend:
         np.copyto(out, src)
 
     @staticmethod
+    def read_range(values, lo: int, hi: int) -> np.ndarray:
+        """A host copy of ``values[lo:hi]`` (a few institutional or firm accounts)."""
+        return values[lo:hi].copy()
+
+    @staticmethod
+    def write_range(values, lo: int, new) -> None:
+        values[lo:lo + len(new)] = new
+
+    @staticmethod
+    def add_range(values, lo: int, amounts) -> None:
+        values[lo:lo + len(amounts)] += amounts
+
+    @staticmethod
     def gather(values, index) -> np.ndarray:
         return values[index]
 
@@ -133,7 +146,8 @@ class CUDABackend:
     def adopt(self, state) -> None:
         """Move a freshly allocated state's per-account arrays to the device."""
         state.host_buffer = state.scratch  # the sort buffer of the metrics stays on the host
-        for name in ("balance", "flags", "period_sum", "last_tick", "buffer_by_account", "participants"):
+        for name in ("balance", "flags", "period_sum", "last_tick", "buffer_by_account", "participants", "kind",
+                     "employer", "equity", "plan", "loans"):
             setattr(state, name, self.dev(getattr(state, name)))
         state.scratch = self.cuda.device_array(state.n_households, np.int64)
 
@@ -142,6 +156,18 @@ class CUDABackend:
 
     def gather(self, values, index) -> np.ndarray:
         return np.array([values[int(i)] for i in index], np.int64)
+
+    def read_range(self, values, lo: int, hi: int) -> np.ndarray:
+        return values[lo:hi].copy_to_host() if hi > lo else np.zeros(0, np.int64)
+
+    def write_range(self, values, lo: int, new) -> None:
+        if len(new):
+            values[lo:lo + len(new)].copy_to_device(np.ascontiguousarray(new, np.int64))
+
+    def add_range(self, values, lo: int, amounts) -> None:
+        amounts = np.ascontiguousarray(amounts, np.int64)
+        if amounts.shape[0]:
+            self.k.add_range[self.k.blocks(amounts.shape[0]), self.k.THREADS](values, lo, self.dev(amounts))
 
     def _totals(self, n=1, fill=0):
         return self.cuda.to_device(np.full(n, fill, np.int64))
@@ -219,6 +245,51 @@ class CUDABackend:
 
     def min_int64(self, values):
         return int(self._sum_min(values)[1])
+
+    # -- production economy and bank credit -------------------------------------------------------
+    def _per_firm(self, partial, sums) -> None:
+        """The per-firm sums in the caller's (chunk, firm) array: row 0 holds them, the rest are 0."""
+        partial[:] = 0
+        sums.copy_to_host(partial[0])
+
+    def employment_weights(self, kind, employer, skill_weight, displacement, firm_factor, skey, partial):
+        weights = self.cuda.to_device(np.zeros(partial.shape[1], np.int64))
+        t = self._run(self.k.employment_weights, kind.shape[0], kind, employer, self.dev(skill_weight), displacement,
+                      self.dev(firm_factor), skey, weights, totals=1)
+        self._per_firm(partial, weights)
+        return int(t[0])
+
+    def pay_households(self, balance, plan, kind, employer, equity, skill_weight, displacement, firm_factor, skey,
+                       wage_bill, weight_sum, dividend_pool, inv_units, tax_rate, a1, a2, subsistence):
+        t = self._run(self.k.pay_households, plan.shape[0], balance, plan, kind, employer, equity,
+                      self.dev(skill_weight), displacement, self.dev(firm_factor), skey, self.dev(wage_bill),
+                      self.dev(np.ascontiguousarray(weight_sum)), dividend_pool, inv_units, tax_rate, a1, a2,
+                      subsistence, totals=4)
+        return tuple(int(x) for x in t)
+
+    def spending_shortfall(self, balance, plan, k, period):
+        return int(self._run(self.k.spending_shortfall, balance.shape[0], balance, plan, k, period, totals=1)[0])
+
+    def consume(self, balance, plan, loans, k, period, lend, grant, cdf, skey, partial):
+        sales = self.cuda.to_device(np.zeros(partial.shape[1], np.int64))
+        t = self._run(self.k.consume, balance.shape[0], balance, plan, loans, k, period, lend, grant, self.dev(cdf),
+                      skey, sales, totals=2)
+        self._per_firm(partial, sales)
+        return int(t[0]), int(t[1])
+
+    def service_loans(self, balance, loans, lo, hi, rate, maturity, limit):
+        t = self._run(self.k.service_loans, hi - lo, balance, loans, lo, hi, rate, maturity, limit, totals=6)
+        return tuple(int(x) for x in t)
+
+    def debit_or_borrow(self, balance, loans, debits, lend, grant):
+        t = self._run(self.k.debit_or_borrow, balance.shape[0], balance, loans, debits, lend, grant, totals=2)
+        return int(t[0]), int(t[1])
+
+    def net_wealth(self, balance, equity, loans, price, out) -> None:
+        """Net wealth on the device, written into the host array ``out`` (the metrics' sort buffer)."""
+        dev_out = self.cuda.device_array(out.shape[0], np.int64)
+        self._run(self.k.net_wealth, out.shape[0], balance, self.dev(equity), self.dev(loans), price, dev_out)
+        dev_out.copy_to_host(out)
 
     distribution_stats = staticmethod(metrics.distribution_stats)  # on the host copy (see Engine)
     distribution_stats_runs = staticmethod(metrics.distribution_stats_runs)

@@ -30,6 +30,9 @@ from .processes import Events, Exchange, SumsyMoney, build_processes, flow_names
 from .state import GOVERNANCE, INSTITUTIONS, SINK, allocate
 
 
+MAX_BATCH = 65_535  # members are the y dimension of the launch grid, which CUDA caps at 65 535
+
+
 def batch_problems(sc: Scenario) -> list[str]:
     """The scenario keys whose processes have no batched kernels (empty: the scenario batches)."""
     s = sc.sumsy
@@ -63,7 +66,7 @@ def auto_batch_size(sc: Scenario, members: int, free_bytes: int | None = None) -
             free_bytes = cuda.current_context().get_memory_info()[0]
         except Exception:  # the simulator has no memory info
             free_bytes = 2**30
-    return int(max(1, min(members, free_bytes // 2 // member_bytes(sc))))
+    return int(max(1, min(members, MAX_BATCH, free_bytes // 2 // member_bytes(sc))))
 
 
 class BatchEngine:
@@ -89,6 +92,9 @@ class BatchEngine:
         self.members = [int(m) for m in members]
         if not self.members or any(m < 0 for m in self.members):
             raise ValueError(f"members must be non-negative integers, got {members!r}")
+        if len(self.members) > MAX_BATCH:
+            raise ValueError(f"a batch holds at most {MAX_BATCH} members (got {len(self.members)}); "
+                             f"lower gpu_batch")
         M = self.M = len(self.members)
         self.keys = np.array([rng.member_key(np.uint64(self.seed), np.uint64(m)) for m in self.members], np.uint64)
         # the initial state of every member is drawn on the host exactly as the single-member engine does

@@ -56,14 +56,16 @@ def show(scenario, sets):
 @click.option("--workers", default=None, type=click.IntRange(1),
               help="local workers (default: sized to the machine) or slurm/pbs jobs")
 @click.option("--backend", default=None, type=click.Choice(["cpu", "cuda"]), help="overrides run.backend")
+@click.option("--gpu-batch", default=None, type=click.IntRange(1),
+              help="with --backend cuda: members advanced together on one GPU (default: as many as fit)")
 @click.option("--resume", is_flag=True, help="complete an interrupted store (same scenario, seed, members)")
 @click.option("--overwrite", is_flag=True, help="replace an existing store")
 @click.option("--job", "job_opts", multiple=True, metavar="KEY=VALUE",
               help="slurm/pbs job option (cores, memory, walltime, queue, account, processes, ...)")
 @click.option("--dry-run", is_flag=True, help="slurm/pbs: print the job script, submit nothing")
 @click.option("--quiet", is_flag=True, help="no progress display")
-def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend, resume, overwrite, job_opts,
-        dry_run, quiet):
+def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend, gpu_batch, resume, overwrite,
+        job_opts, dry_run, quiet):
     """Run SCENARIO (a built-in name or a TOML file) and write every member to a zarr store."""
     from .config import parse_sweeps
     from .ensemble import run_ensemble_with_summary
@@ -85,7 +87,7 @@ def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend,
     tasks = TaskProgress(total, enabled=show) if total > 1 else None
     ds, summary = run_ensemble_with_summary(sc, members, seed, out, scheduler=scheduler, workers=workers,
                                             resume=resume, overwrite=overwrite, progress=tasks,
-                                            jobqueue=jobqueue, tick_progress=ticks)
+                                            jobqueue=jobqueue, tick_progress=ticks, gpu_batch=gpu_batch)
     for p in (ticks, tasks):
         if p is not None:
             p.close()

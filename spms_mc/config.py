@@ -635,11 +635,6 @@ def _check_cross(sc: Scenario) -> None:
 def _check_economy(sc: Scenario) -> None:
     """Cross-checks of the production economy, the government and bank credit."""
     e, gov, bank, p, s, x = sc.economy, sc.government, sc.bank, sc.population, sc.sumsy, sc.exchange
-    if sc.run.backend == "cuda":
-        cpu_only = [k for k, on in (("economy.enabled", e.enabled), ("bank.enabled", bank.enabled)) if on]
-        if cpu_only:
-            raise ScenarioError(f"run.backend = 'cuda' runs SuMSy, governance, events, the exchange rules and the pk model; "
-                                f"{', '.join(cpu_only)} has no CUDA kernels yet; accepted here: run.backend = 'cpu'")
     if e.enabled:
         if p.firms < 1:
             raise ScenarioError("economy.enabled needs firms: population.firms >= 1 (accepted: 1 .. households)")

@@ -292,7 +292,9 @@ class SumsyReplay(Process):
     def outputs(self) -> dict:
         out = self.bank.outputs()
         if self.report:
-            vals = np.sort(self.shadow.balance[:self.H])
+            vals = np.empty(self.H, np.int64)
+            self.backend.to_host(self.shadow.balance[:self.H], vals)
+            vals.sort()
             g, t1, t10, b50, mean, median, _ = distribution_stats(vals, np.linspace(0, 1, 2), np.empty(2))
             out.update(sumsy_money_stock=self.shadow_ledger.expected, sumsy_gini=g, sumsy_top1_share=t1,
                        sumsy_top10_share=t10, sumsy_bottom50_share=b50, sumsy_mean_balance=int(round(mean)),

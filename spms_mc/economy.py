@@ -216,7 +216,7 @@ class ProductionEconomy(Process):
         self.skey_displacement = np.uint64(rng.stream_key(self.key, 0, rng.STREAM_DISPLACEMENT))
         self.partial = np.zeros((N_CHUNKS, self.F), np.int64)
         self.revenue = np.zeros(self.F, np.int64)  # this period's, paid out at the next period start
-        self.units = int(st.equity.sum())
+        self.units = int(self.backend.sum_int64(st.equity))
         self.inv_units = SHARE_MARGIN / self.units if self.units > 0 else 0.0
         self.rate_p = period_rate(sc)
         # equity valued at the projected dividends until the first ones are paid
@@ -248,13 +248,14 @@ class ProductionEconomy(Process):
         weight_sum = self.partial.sum(axis=0)
         R = self.revenue.copy()
         self.revenue[:] = 0
-        firms = slice(H, H + F)
         bank = self.bank
-        interest_f = np.floor(bank.rate * st.loans[firms]).astype(np.int64) if bank else np.zeros(F, np.int64)
+        # firm accounts (F of them) are handled on the host: read, changed, written back
+        firm_loans = b.read_range(st.loans, H, H + F) if bank else None
+        interest_f = np.floor(bank.rate * firm_loans).astype(np.int64) if bank else np.zeros(F, np.int64)
         wage_bill = np.where(weight_sum > 0, np.floor(ell * R), 0).astype(np.int64)
         profit = np.maximum(R - wage_bill - interest_f, 0)
         payout = np.floor((1.0 - e.retention) * profit).astype(np.int64)
-        st.balance[firms] -= wage_bill + payout
+        b.add_range(st.balance, H, -(wage_bill + payout))
         pool = int(payout.sum()) + (bank.pay_dividend() if bank else 0)
         wages, dividends, taxes, self.plan_total = b.pay_households(
             st.balance, st.plan, st.kind, st.employer, st.equity, self.skill_weight, displacement, self.firm_factor,
@@ -270,25 +271,24 @@ class ProductionEconomy(Process):
         # `investment` of their revenue, borrowing the shortfall with bank credit, and all the cash
         # they hold beyond it - retained profits are invested, not hoarded
         invest = np.floor(e.investment * R).astype(np.int64)
-        have = st.balance[firms].copy()
+        have = b.read_range(st.balance, H, H + F)
         if bank:
             short = np.maximum(invest - have, 0)
             grant = bank.grant(int(short.sum()))
             loan = short if grant >= 1.0 else np.floor(short * grant).astype(np.int64)
             bank.lend(int(loan.sum()), "firm borrowing")
-            st.loans[firms] += loan
+            b.add_range(st.loans, H, loan)
             have += loan
         invest = have if tick > 0 else np.zeros(F, np.int64)  # all the cash, at least the target
         if invest.any():
-            st.balance[firms] = have - invest
             bought = split_by_weight(int(invest.sum()), self.weights)
-            st.balance[firms] += bought
+            b.write_range(st.balance, H, have - invest + bought)
             self.revenue += bought
         if self.G:
             led.guard(self.G, "government spending")
             led.create("government_spending", self.G)
             bought = split_by_weight(self.G, self.weights)
-            st.balance[firms] += bought
+            b.add_range(st.balance, H, bought)
             self.revenue += bought
         # what the period just settled looked like
         nominal = int(R.sum())
@@ -320,7 +320,7 @@ class ProductionEconomy(Process):
         if bank is not None:
             bank.lend(borrowed, "household borrowing")
         sales = self.partial.sum(axis=0)
-        st.balance[self.H:] += sales
+        b.add_range(st.balance, self.H, sales)
         self.revenue += sales
 
     # -- outputs --------------------------------------------------------------------------

@@ -58,17 +58,30 @@ def quantile_grid(sc: Scenario) -> np.ndarray:
     return np.linspace(0.0, 1.0, sc.run.lorenz_points)
 
 
-def warmup(sc: Scenario) -> float:
+def warmup(sc: Scenario, batch: bool = False) -> float:
     """Compile every kernel ``sc`` uses by running a tiny copy of it; returns the seconds taken.
 
     Compiling before the timed run (and, for ensembles, once per worker before the fan-out) keeps
     compilation out of throughput figures and away from concurrent cache writers. The copy keeps
     every process and option of ``sc`` but has 8 households, one period and one sample; it is built
-    with ``dataclasses.replace`` (indices are clamped, so it needs no validation).
+    with ``dataclasses.replace`` (indices are clamped, so it needs no validation). With ``batch``
+    the copy runs as a batch of two members (:mod:`spms_mc.batch`, the batched CUDA kernels).
     """
+    t0 = time.perf_counter()
+    small = tiny_copy(sc)
+    if batch:
+        from .batch import BatchEngine
+
+        BatchEngine(small, 0, [0, 1]).run()
+    else:
+        Engine(small, 0, 0).run()
+    return time.perf_counter() - t0
+
+
+def tiny_copy(sc: Scenario) -> Scenario:
+    """``sc`` with 8 households (2 firms), one period and one sample: every process and option kept."""
     from dataclasses import replace
 
-    t0 = time.perf_counter()
     p = sc.population
     H, F = min(p.households, 8), min(p.firms, 2)
     n = H + F
@@ -82,8 +95,7 @@ def warmup(sc: Scenario) -> float:
     sumsy = sc.sumsy
     if sumsy.buffer_loans:
         sumsy = replace(sumsy, buffer_loans=((0, 1, 0.0, 0, 1),))
-    Engine(replace(sc, population=pop, run=run, events=events, sumsy=sumsy), 0, 0).run()
-    return time.perf_counter() - t0
+    return replace(sc, population=pop, run=run, events=events, sumsy=sumsy)
 
 
 class SimulationStopped(Exception):

@@ -57,6 +57,33 @@ def member_task(scenario_toml: str, seed: int, member: int, position: tuple, pat
             "numba_threads": numba.config.NUMBA_NUM_THREADS, "pid": os.getpid()}
 
 
+def batch_task(scenario_toml: str, seed: int, members: tuple, position: tuple, path: str,
+               sweep_dims: tuple) -> list[dict]:
+    """Run a batch of members at one grid point on this worker's GPU and write each into the store."""
+    from .batch import simulate_batch
+
+    sc = _scenario(scenario_toml)
+    t0 = time.perf_counter()
+    out = []
+    for m, ds in zip(members, simulate_batch(sc, seed, members)):
+        zstore.write_member(path, ds, position, sweep_dims)
+        out.append({"position": tuple(position), "member": m, "batch": len(members),
+                    "seconds": (time.perf_counter() - t0) / len(members),
+                    "money_stock": float(ds["money_stock"].values[0, -1]), "gini": float(ds["gini"].values[0, -1]),
+                    "pid": os.getpid()})
+    return out
+
+
+def batches(tasks: list, size: int) -> list:
+    """Group ``(position, member)`` tasks into ``(position, members)`` batches of at most ``size``."""
+    out, by_pos = [], {}
+    for pos, m in tasks:
+        by_pos.setdefault(pos, []).append(m)
+    for pos, ms in by_pos.items():
+        out += [(pos, tuple(ms[k:k + size])) for k in range(0, len(ms), size)]
+    return out
+
+
 def warmup_task(scenario_toml: str) -> float:
     """Compile the scenario's kernels in this process (run on every worker before the fan-out)."""
     from .engine import warmup
@@ -89,7 +116,7 @@ class EnsembleResult(dict):
 def run_ensemble(scenario, members: int = 1, seed: int = 0, store: str | os.PathLike = "ensemble.zarr", *,
                  scheduler: str = "local", workers: int | None = None, resume: bool = False,
                  overwrite: bool = False, progress=None, jobqueue: dict | None = None,
-                 dry_run: bool = False):
+                 dry_run: bool = False, gpu_batch: int | None = None):
     """Run ``members`` members (at every sweep point) into a zarr v3 store; return it opened lazily.
 
     See :func:`run_ensemble_with_summary` for the parameters; this returns only the dataset (or,
@@ -97,7 +124,7 @@ def run_ensemble(scenario, members: int = 1, seed: int = 0, store: str | os.Path
     """
     out = run_ensemble_with_summary(scenario, members, seed, store, scheduler=scheduler, workers=workers,
                                     resume=resume, overwrite=overwrite, progress=progress,
-                                    jobqueue=jobqueue, dry_run=dry_run)
+                                    jobqueue=jobqueue, dry_run=dry_run, gpu_batch=gpu_batch)
     return out if isinstance(out, str) else out[0]
 
 
@@ -105,7 +132,7 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
                               store: str | os.PathLike = "ensemble.zarr", *, scheduler: str = "local",
                               workers: int | None = None, resume: bool = False, overwrite: bool = False,
                               progress=None, jobqueue: dict | None = None, dry_run: bool = False,
-                              tick_progress=None):
+                              tick_progress=None, gpu_batch: int | None = None):
     """Run ``members`` members (at every sweep point) into a zarr v3 store; return it opened lazily.
 
     Parameters
@@ -121,9 +148,14 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     jobqueue : keyword arguments for SLURMCluster / PBSCluster (cores, memory, walltime, ...)
     dry_run : for slurm/pbs, return the job script instead of running
     tick_progress : callable ``(ticks_done, ticks_total)`` for the first task (run in this process)
+    gpu_batch : with ``run.backend = "cuda"``, members advanced together on one GPU
+        (:mod:`spms_mc.batch`; default: as many as fit in half the device's free memory). The local
+        and sync schedulers run the batches one after another in this process (one GPU); a cluster
+        scheduler sends each batch to a worker. Results do not depend on it.
 
     Returns ``(dataset, summary)``, or the job script with ``dry_run``.
     """
+    from .batch import auto_batch_size, batch_problems
     from .engine import check_seed, warmup
     from .output import closed_form_money_stock, versions
 
@@ -144,6 +176,13 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
         finally:
             cluster.close()
 
+    if gpu_batch is not None and (isinstance(gpu_batch, bool) or not isinstance(gpu_batch, (int, np.integer))
+                                  or gpu_batch < 1):
+        raise ScenarioError(f"gpu_batch must be a positive integer (members per GPU batch), got {gpu_batch!r}")
+    if gpu_batch is not None and sc.run.backend != "cuda":
+        raise ScenarioError(f"--gpu-batch applies to run.backend = 'cuda' (this run: {sc.run.backend!r}); "
+                            f"accepted: drop it, or add --backend cuda")
+    batched = sc.run.backend == "cuda" and not batch_problems(sc) and members > 1
     path = Path(store)
     vers = versions()
     toml_text = sc.to_toml()
@@ -171,9 +210,19 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
         done = zstore.done_mask(path)
         tasks = [(pos, m) for pos, m in tasks if not done[pos + (m,)]]
     else:
-        compile_s = warmup(grid[0][1])
-        pos, m = tasks.pop(0)
-        first = _local_dataset(point_toml[pos], seed, m, tick_progress)
+        compile_s = warmup(grid[0][1], batch=batched)
+        if batched:
+            size = int(gpu_batch or auto_batch_size(sc, members))
+            pos, first_members = batches(tasks, size)[0]
+            tasks = [(p, m) for p, m in tasks if not (p == pos and m in first_members)]
+            from .batch import simulate_batch
+
+            first_batch = simulate_batch(_scenario(point_toml[pos]), seed, first_members, tick_progress)
+            first = first_batch[0]
+        else:
+            pos, m = tasks.pop(0)
+            first_batch = None
+            first = _local_dataset(point_toml[pos], seed, m, tick_progress)
         attrs = {"fingerprint": fp, "scenario": toml_text, "root_seed": str(seed), "members": members,
                  "sweep": ",".join(sweep_dims)}
         extra = None
@@ -183,13 +232,18 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
             extra = {"money_stock_closed_form": (sweep_dims, closed, {
                 "units": "currency units", "description": "|eligible| x GI / d where it applies (NaN: none)"})}
         zstore.create(path, first, sweep=sc.sweep, members=members, attrs=attrs, extra=extra)
-        zstore.write_member(path, first, pos, sweep_dims)
+        for ds in first_batch or [first]:
+            zstore.write_member(path, ds, pos, sweep_dims)
         if progress:
-            progress(1, total)
-    done_before = total - len(tasks) - (0 if resume and path_existed else 1)
+            progress(total - len(tasks), total)
+    done_before = total - len(tasks) - (0 if resume and path_existed else len(first_batch or [first]))
     already = total - len(tasks)
     summaries = []
-    if tasks:
+    if tasks and batched:
+        size = int(gpu_batch or auto_batch_size(sc, members))
+        summaries = _fan_out_batches(sched, batches(tasks, size), point_toml, seed, str(path), sweep_dims, workers,
+                                     jobqueue or {}, progress, already, total)
+    elif tasks:
         summaries = _fan_out(sched, sc, tasks, point_toml, seed, str(path), sweep_dims, workers,
                              jobqueue or {}, progress, already, total, warmed=not path_existed)
     result = EnsembleResult(store=str(path), tasks=total, computed=total - done_before,
@@ -283,6 +337,42 @@ def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobq
             out.append(fut.result())
             if progress:
                 progress(already + k + 1, total)
+        return out
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _fan_out_batches(sched, tasks, point_toml, seed, path, sweep_dims, workers, jobqueue, progress, already, total):
+    """Batches of members on GPUs: in this process one after another (local, sync: one GPU), or one
+    batch per task on the workers of a cluster (each worker with its own GPU)."""
+    out = []
+    if sched in ("sync", "local"):
+        for pos, ms in tasks:
+            out += batch_task(point_toml[pos], seed, ms, pos, path, sweep_dims)
+            if progress:
+                progress(already + len(out), total)
+        return out
+    from distributed import Client, as_completed
+
+    cluster = None
+    if sched.startswith("tcp://"):
+        client = Client(sched)
+    else:
+        cluster = _jobqueue_cluster(sched, jobqueue, workers or 1)
+        cluster.scale(jobs=workers or 1)
+        client = Client(cluster)
+    try:
+        client.wait_for_workers(1, timeout=600)
+        run_id = uuid.uuid4().hex[:8]
+        futures = [client.submit(batch_task, point_toml[pos], seed, ms, pos, path, sweep_dims,
+                                 key=f"spms-{run_id}-{'-'.join(map(str, pos))}-b{ms[0]}", pure=False, retries=2)
+                   for pos, ms in tasks]
+        for fut in as_completed(futures):
+            out += fut.result()
+            if progress:
+                progress(already + len(out), total)
         return out
     finally:
         client.close()

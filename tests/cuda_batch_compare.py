@@ -31,7 +31,7 @@ CASES = {
 }
 MEMBERS = [0, 1, 5]
 
-for name in sys.argv[1:] or CASES:
+for name in [c for c in sys.argv[1:] or CASES if c in CASES]:
     preset, over = CASES[name]
     base = {"population.households": 40, "run.ticks": 60, "run.sample_every": 15, "run.lorenz_points": 11,
             "run.check_ledger": "tick" if name == "sumsy" else "period"}
@@ -46,3 +46,18 @@ for name in sys.argv[1:] or CASES:
                 if not np.array_equal(cpu[v].values, got[v].values, equal_nan=True)
                 or cpu[v].dtype != got[v].dtype]
     print(f"{name}: {'identical' if not bad else 'DIFFERENT ' + ','.join(bad)}", flush=True)
+
+if not sys.argv[1:] or "ensemble" in sys.argv[1:]:
+    # the ensemble layer with run.backend = cuda: batches of 2 (the last one of 1), a sweep of 2 points
+    import tempfile
+
+    over = {"population.households": 40, "run.ticks": 60, "run.sample_every": 30, "run.lorenz_points": 11,
+            "sweep": {"sumsy.demurrage": [0.01, 0.05]}}
+    sc = spms_mc.load_scenario("kinetic_exchange", {**over, "sumsy.enabled": True})
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu = spms_mc.run_ensemble(sc, members=3, seed=9, store=f"{tmp}/cpu.zarr", scheduler="sync").load()
+        gpu = spms_mc.run_ensemble(sc.with_overrides({"run.backend": "cuda"}), members=3, seed=9,
+                                   store=f"{tmp}/gpu.zarr", scheduler="sync", gpu_batch=2).load()
+        bad = [v for v in cpu.data_vars if not np.array_equal(cpu[v].values, gpu[v].values, equal_nan=True)]
+        assert bool(gpu["done"].all()), gpu["done"].values
+    print(f"ensemble: {'identical' if not bad else 'DIFFERENT ' + ','.join(bad)}", flush=True)

@@ -26,12 +26,20 @@ CASES = {
     "end_base_saving": ("sumsy", {"sumsy.demurrage_base": "end", "exchange.rule": "saving_propensity",
                                   "exchange.saving_propensity": 0.3}),
     "pk_endogenous": ("pk_endogenous", {"run.ticks": 30}),
+    # the production economy with bank credit: automation under way, lending rationed by a small
+    # capital, refinancing, defaults (capital goes negative) and bank dividends
+    "ai_bau": ("ai_bau", {"population.firms": 4, "run.ticks": 150, "population.initial_balance": 300.0,
+                          "economy.automation_start_year": 0.0, "economy.automation_years": 0.3,
+                          "bank.initial_capital": 1500.0, "bank.household_credit_limit": 300.0,
+                          "bank.maturity": 3}),
+    "gl_sim": ("gl_sim", {"run.ticks": 40, "run.sample_every": 10}),
+    "sumsy_vs_credit": ("sumsy_vs_credit", {"bank.initial_capital": 5000.0, "bank.household_credit_limit": 3000.0}),
 }
 
 for name in sys.argv[1:] or CASES:
     preset, over = CASES[name]
     base = {"population.households": 40, "run.ticks": 60, "run.sample_every": 15, "run.lorenz_points": 11}
-    if preset == "pk_endogenous":
+    if preset in ("pk_endogenous", "gl_sim"):
         base = {"run.sample_every": 15}
     sc = spms_mc.load_scenario(preset, {**base, **over})
     cpu = spms_mc.simulate(sc, seed=3)

@@ -379,7 +379,6 @@ def test_debit_or_borrow_matches_oracle():
     ({"population.firms": 0}, r"economy.enabled needs firms"),
     ({"economy.ai_complementary_share": 0.7, "economy.unemployed_share": 0.5}, r"exceeds 1"),
     ({"economy.initial_top1_wealth_share": 0.999}, r"economy.initial_top1_wealth_share = 0.999 cannot be reached"),
-    ({"run.backend": "cuda"}, r"economy.enabled, bank.enabled has no CUDA kernels yet"),
     ({"economy.enabled": False}, r"bank.enabled needs borrowers"),
     ({"government.enabled": True, "economy.enabled": False, "bank.enabled": False},
      r"government.enabled needs economy.enabled"),

@@ -21,10 +21,16 @@ contraction off for every non-fastmath CUDA compilation of the process (:func:`n
 import math
 
 import numpy as np
-from numba import config, cuda
 
+if not hasattr(np, "row_stack"):  # numba-cuda registers an overload of np.row_stack (gone in newer numpy)
+    np.row_stack = np.vstack
+
+from numba import config, cuda  # noqa: E402
+
+from . import economy as _economy
 from . import exchange as _exchange
 from . import sumsy as _sumsy
+from .economy import borrow_to_pay, period_slice
 from .events import is_targeted
 from .exchange import fraction_payment, pool_and_split, yard_sale_bet
 from .money import floor_share
@@ -260,3 +266,143 @@ def copy(dst, src):
     i = cuda.grid(1)
     if i < src.shape[0]:
         dst[i] = src[i]
+
+
+# --- production economy and bank credit (twins of spms_mc_kernels.economy) ---------------------
+# Per-firm sums (skill weight employed, sales) are integer atomic adds into one row of F firms
+# where the CPU keeps one row per chunk of households; the caller adds the rows up, so the totals
+# are the same integers.
+pick_firm = cuda.jit(device=True)(_economy.pick_firm.py_func)
+is_employed = cuda.jit(device=True)(_economy.is_employed.py_func)
+
+
+@cuda.jit
+def employment_weights(kind, employer, skill_weight, displacement, firm_factor, skey_displacement, weights, totals):
+    i = cuda.grid(1)
+    if i < kind.shape[0]:
+        k = kind[i]
+        f = employer[i]
+        if is_employed(k, i, f, displacement, firm_factor, skey_displacement):
+            cuda.atomic.add(weights, f, skill_weight[k])
+        else:
+            cuda.atomic.add(totals, 0, 1)
+
+
+@cuda.jit
+def pay_households(balance, plan, kind, employer, equity, skill_weight, displacement, firm_factor,
+                   skey_displacement, wage_bill, weight_sum, dividend_pool, inv_units, tax_rate, a1, a2, subsistence,
+                   totals):
+    i = cuda.grid(1)
+    if i >= plan.shape[0]:
+        return
+    k = kind[i]
+    f = employer[i]
+    wage = np.int64(0)
+    if weight_sum[f] > 0 and is_employed(k, i, f, displacement, firm_factor, skey_displacement):
+        wage = (wage_bill[f] * skill_weight[k]) // weight_sum[f]
+    div = np.int64(0)
+    if dividend_pool > 0:
+        div = np.int64(math.floor(dividend_pool * (equity[i] * inv_units)))
+    gross = wage + div
+    tax = np.int64(math.floor(tax_rate * gross))
+    income = gross - tax
+    before = balance[i]
+    want = max(np.int64(math.floor(a1 * income + a2 * before)), subsistence)
+    plan[i] = want
+    balance[i] = before + income
+    cuda.atomic.add(totals, 0, wage)
+    cuda.atomic.add(totals, 1, div)
+    cuda.atomic.add(totals, 2, tax)
+    cuda.atomic.add(totals, 3, want)
+
+
+@cuda.jit
+def spending_shortfall(balance, plan, k, period, totals):
+    i = cuda.grid(1)
+    if i < balance.shape[0]:
+        s = period_slice(plan[i], k, period) - balance[i]
+        if s > 0:
+            cuda.atomic.add(totals, 0, s)
+
+
+@cuda.jit
+def consume(balance, plan, loans, k, period, lend, grant, cdf, skey_choice, sales, totals):
+    i = cuda.grid(1)
+    if i >= balance.shape[0]:
+        return
+    want = period_slice(plan[i], k, period)
+    if want <= 0:
+        return
+    pay, loan = borrow_to_pay(want, balance[i], lend, grant)
+    if loan > 0:
+        loans[i] += loan
+        cuda.atomic.add(totals, 1, loan)
+    balance[i] += loan - pay
+    if pay > 0:
+        cuda.atomic.add(sales, pick_firm(cdf, draw_uniform(skey_choice, i)), pay)
+        cuda.atomic.add(totals, 0, pay)
+
+
+@cuda.jit
+def service_loans(balance, loans, lo, hi, rate, maturity, limit, totals):
+    """totals = (interest, repaid, refinanced, recovered, written off, defaults)."""
+    i = lo + cuda.grid(1)
+    if i >= hi:
+        return
+    L = loans[i]
+    if L <= 0:
+        return
+    due_interest = np.int64(math.floor(rate * L))
+    due_principal = (L + maturity - 1) // maturity
+    due = due_interest + due_principal
+    b = balance[i]
+    if b >= due:
+        balance[i] = b - due
+        loans[i] = L - due_principal
+        cuda.atomic.add(totals, 0, due_interest)
+        cuda.atomic.add(totals, 1, due_principal)
+    elif L - due_principal + (due - b) <= limit:
+        balance[i] = 0
+        loans[i] = L - due_principal + (due - b)
+        cuda.atomic.add(totals, 0, due_interest)
+        cuda.atomic.add(totals, 1, due_principal)
+        cuda.atomic.add(totals, 2, due - b)
+    else:
+        balance[i] = 0
+        loans[i] = 0
+        cuda.atomic.add(totals, 3, b)
+        cuda.atomic.add(totals, 4, L)
+        cuda.atomic.add(totals, 5, 1)
+
+
+@cuda.jit
+def debit_or_borrow(balance, loans, debits, lend, grant, totals):
+    k = cuda.grid(1)
+    if k < balance.shape[0]:
+        pay, loan = borrow_to_pay(debits[k], balance[k], lend, grant)
+        if loan > 0:
+            loans[k] += loan
+            cuda.atomic.add(totals, 1, loan)
+        balance[k] += loan - pay
+        debits[k] = pay
+        cuda.atomic.add(totals, 0, pay)
+
+
+@cuda.jit
+def net_wealth(balance, equity, loans, price, out):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        w = balance[i]
+        if equity.shape[0] > 0:
+            w += np.int64(math.floor(equity[i] * price))
+        if loans.shape[0] > 0:
+            w -= loans[i]
+        out[i] = w
+
+
+@cuda.jit
+def add_range(values, lo, amounts):
+    """``values[lo + j] += amounts[j]``: the firms' sales, investment and government purchases."""
+    j = cuda.grid(1)
+    if j < amounts.shape[0]:
+        values[lo + j] += amounts[j]
