@@ -8,6 +8,8 @@
   Target >= 0.70.
 * ``exchange``: one tick of random exchange (debit with the period bookkeeping fused in, then the
   atomic scatter-add credit) in account-ticks/s. Target >= 5e9 at N = 10^8.
+* ``sample``: the distribution metrics of one sample of the N balances: sorted on the device and
+  copied back for the serial pass (what the engine does), against copying and sorting on the host.
 * ``batch``: a whole batch of ``sumsy`` members on the device (:class:`spms_mc.batch.BatchEngine`,
   default 1000 members x 10^4 households x 3600 ticks, ledger checked every period, a sample every
   period with the metrics computed on the device), wall-clock seconds of ``run()`` after the
@@ -106,12 +108,15 @@ def main(argv=None) -> dict:
            "settle_accounts_per_s": statistics.median(rates), "copy_elements_per_s": statistics.median(limits),
            "settle_ratio": statistics.median(ratios), "settle_target": 0.70,
            "exchange_account_ticks_per_s": statistics.median(ex), "exchange_target": 5e9}
+    out.update(sample(cuda, balance, n, min(a.repeats, 3)))
     del balance, period_sum, flags, scratch, dst
     print(f"device: {out['device']}, N = {n:,}, {a.repeats} repeat(s), medians")
     print(f"settle (GI + demurrage)  {out['settle_accounts_per_s']:.3g} accounts/s vs copy "
           f"{out['copy_elements_per_s']:.3g} elements/s: ratio {out['settle_ratio']:.3f} (target >= 0.70)")
     print(f"random exchange tick     {out['exchange_account_ticks_per_s']:.3g} account-ticks/s (target >= 5e9)",
           flush=True)
+    print(f"one sample (metrics)     {out['sample_seconds_device_sort']:.3g} s with the sort on the device vs "
+          f"{out['sample_seconds_host_sort']:.3g} s copying to the host and sorting there", flush=True)
     out.update(batch(a))
     print(f"batch of {a.batch_members} members x {a.batch_households:,} households x {a.batch_ticks} ticks of "
           f"sumsy: {out['batch_seconds']:.2f} s ({out['batch_account_ticks_per_s']:.3g} account-ticks/s; "
@@ -123,6 +128,30 @@ def main(argv=None) -> dict:
         with open(a.json, "w") as fh:
             json.dump(out, fh, indent=2)
     return out
+
+
+def sample(cuda, balance, n, repeats) -> dict:
+    """Seconds of one sample's distribution metrics of n balances on the device: sorted on the GPU
+    then the serial pass on the host (what the engine does), against copying and sorting on the host."""
+    from spms_mc.backend import CUDABackend
+    from spms_mc_kernels.metrics import distribution_stats
+
+    backend, grid, lorenz = CUDABackend(), np.linspace(0.0, 1.0, 101), np.empty(101)
+    host = np.empty(n, np.int64)
+    backend.sorted_to_host(balance, host)  # compile
+    device = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        backend.sorted_to_host(balance, host)
+        on_device = distribution_stats(host, grid, lorenz)
+        device.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    balance.copy_to_host(host)
+    host.sort()
+    on_host = distribution_stats(host, grid, lorenz)
+    host_s = time.perf_counter() - t0
+    assert on_device == on_host
+    return {"sample_seconds_device_sort": statistics.median(device), "sample_seconds_host_sort": host_s}
 
 
 def batch(a) -> dict:

@@ -157,6 +157,22 @@ class CUDABackend:
     def gather(self, values, index) -> np.ndarray:
         return np.array([values[int(i)] for i in index], np.int64)
 
+    _sort_rows = None
+
+    def sorted_to_host(self, values, out) -> None:
+        """Sort ``values`` on the device (a bitonic network, :mod:`spms_mc_kernels.cuda_batch`) and
+        copy them, ascending, into the host array ``out``: the metrics then need only the serial
+        pass on the host, not a host sort (about 4 s for 10^8 balances on two cores)."""
+        from spms_mc_kernels import cuda_batch as kb
+
+        n = values.shape[0]
+        width = 1 << max(0, (n - 1).bit_length())
+        if self._sort_rows is None or self._sort_rows.shape[1] != width:
+            self._sort_rows = self.cuda.device_array((1, width), np.int64)
+        kb.pad_rows[kb.grid(width, 1)](values.reshape(1, n), n, self._sort_rows)
+        kb.sort_rows(self._sort_rows)
+        self._sort_rows[0, :n].copy_to_host(out)
+
     def read_range(self, values, lo: int, hi: int) -> np.ndarray:
         return values[lo:hi].copy_to_host() if hi > lo else np.zeros(0, np.int64)
 

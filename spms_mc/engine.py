@@ -273,6 +273,12 @@ class Engine:
         st = self.state
         H = st.n_households
         buf = st.host_buffer[:H]
+        if fill is None and hasattr(self.backend, "sorted_to_host"):  # sorted on the GPU
+            self.backend.sorted_to_host(st.balance[:H], buf)
+            res = self.backend.distribution_stats(buf, grid, out_lorenz[j])
+            for k, name in enumerate(STAT_NAMES):
+                out_stats[name][j] = res[k]
+            return
         if fill is None:
             self.backend.to_host(st.balance[:H], buf)
         else:

@@ -122,6 +122,7 @@ def test_gpu_benchmark_runs_on_the_simulator(tmp_path):
     data = json.loads(out.read_text())
     assert data["n"] == 256 and data["settle_ratio"] > 0 and data["device"] == "numba CUDA simulator"
     assert data["batch_seconds"] > 0 and data["batch_members"] == 2
+    assert data["sample_seconds_device_sort"] > 0 and data["sample_seconds_host_sort"] > 0
     assert data["identity"] == {"sumsy, single member": "identical", "sumsy, batch of 2": "identical",
                                 "kinetic_exchange, single member": "identical",
                                 "kinetic_exchange, batch of 2": "identical"}
