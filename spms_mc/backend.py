@@ -1,7 +1,8 @@
-"""Where kernels run. The processes call kernels through a backend object; this is the CPU one.
+"""Where kernels run. The processes call kernels through a backend object, picked by ``run.backend``.
 
-The CUDA backend (a later issue) provides the same names with the same semantics. A backend is
-picked by ``run.backend``.
+:class:`CPUBackend` binds the numba CPU kernels; :class:`CUDABackend` provides the same names with
+the same semantics on one member's device arrays (:mod:`spms_mc_kernels.cuda`). A batch of members
+on one GPU has its own engine, :mod:`spms_mc.batch`.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""CUDA twins of the CPU kernels (numba.cuda): one thread per account or pair, the same integer
+"""CUDA twins of the CPU kernels (numba-cuda), SuMSy, events, exchange, metrics, the production
+economy and bank credit (:mod:`spms_mc_kernels.economy`): one thread per account or pair, the same integer
 money, the same rounding and the same counter-based draws, so a seed gives the same bytes on a GPU
 as on the CPU. Imported only by the CUDA backend.
 
