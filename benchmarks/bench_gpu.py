@@ -109,7 +109,7 @@ def main(argv=None) -> dict:
            "settle_ratio": statistics.median(ratios), "settle_target": 0.70,
            "exchange_account_ticks_per_s": statistics.median(ex), "exchange_target": 5e9}
     out.update(sample(cuda, balance, n, min(a.repeats, 3)))
-    del balance, period_sum, flags, scratch, dst
+    balance = period_sum = flags = scratch = dst = None  # free the device memory before the batch
     print(f"device: {out['device']}, N = {n:,}, {a.repeats} repeat(s), medians")
     print(f"settle (GI + demurrage)  {out['settle_accounts_per_s']:.3g} accounts/s vs copy "
           f"{out['copy_elements_per_s']:.3g} elements/s: ratio {out['settle_ratio']:.3f} (target >= 0.70)")

@@ -148,7 +148,7 @@ class BatchEngine:
 
     # -- SuMSy (SumsyMoney, periodic) -------------------------------------------------------------
     def _sumsy_period_start(self, tick: int) -> None:
-        s, sc = self.sumsy, self.sc
+        s = self.sumsy
         for ledger in self.ledgers:
             ledger.guard(int(s.gi) * self.n_eligible, "guaranteed income")
         charge = tick > 0

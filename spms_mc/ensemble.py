@@ -316,12 +316,8 @@ def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobq
             else:
                 os.environ["NUMBA_NUM_THREADS"] = saved
         client = Client(cluster)
-    elif sched.startswith("tcp://"):
-        client = Client(sched)
     else:
-        cluster = _jobqueue_cluster(sched, jobqueue, workers or 1)
-        cluster.scale(jobs=workers or 1)
-        client = Client(cluster)
+        client, cluster = _cluster_client(sched, jobqueue, workers)
     try:
         warm = next(iter(point_toml.values()))
         if not warmed:  # this process first: fills the numba cache before the workers read it
@@ -344,6 +340,17 @@ def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobq
             cluster.close()
 
 
+def _cluster_client(sched, jobqueue, workers):
+    """(client, cluster to close or None) for an existing cluster (tcp://) or slurm/pbs jobs."""
+    from distributed import Client
+
+    if sched.startswith("tcp://"):
+        return Client(sched), None
+    cluster = _jobqueue_cluster(sched, jobqueue, workers or 1)
+    cluster.scale(jobs=workers or 1)
+    return Client(cluster), cluster
+
+
 def _fan_out_batches(sched, tasks, point_toml, seed, path, sweep_dims, workers, jobqueue, progress, already, total):
     """Batches of members on GPUs: in this process one after another (local, sync: one GPU), or one
     batch per task on the workers of a cluster (each worker with its own GPU)."""
@@ -354,15 +361,9 @@ def _fan_out_batches(sched, tasks, point_toml, seed, path, sweep_dims, workers, 
             if progress:
                 progress(already + len(out), total)
         return out
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
-    cluster = None
-    if sched.startswith("tcp://"):
-        client = Client(sched)
-    else:
-        cluster = _jobqueue_cluster(sched, jobqueue, workers or 1)
-        cluster.scale(jobs=workers or 1)
-        client = Client(cluster)
+    client, cluster = _cluster_client(sched, jobqueue, workers)
     try:
         client.wait_for_workers(1, timeout=600)
         run_id = uuid.uuid4().hex[:8]

@@ -31,7 +31,7 @@ from numba import config, cuda  # noqa: E402
 from . import economy as _economy
 from . import exchange as _exchange
 from . import sumsy as _sumsy
-from .economy import borrow_to_pay, period_slice
+from .economy import borrow_to_pay, is_employed, period_slice
 from .events import is_targeted
 from .exchange import fraction_payment, pool_and_split, yard_sale_bet
 from .money import floor_share
@@ -273,8 +273,10 @@ def copy(dst, src):
 # Per-firm sums (skill weight employed, sales) are integer atomic adds into one row of F firms
 # where the CPU keeps one row per chunk of households; the caller adds the rows up, so the totals
 # are the same integers.
+# the per-household rules take arrays but call only scalar helpers: compiled from the CPU source
 pick_firm = cuda.jit(device=True)(_economy.pick_firm.py_func)
-is_employed = cuda.jit(device=True)(_economy.is_employed.py_func)
+pay_household = cuda.jit(device=True)(_economy.pay_household.py_func)
+service_loan = cuda.jit(device=True)(_economy.service_loan.py_func)
 
 
 @cuda.jit
@@ -283,7 +285,7 @@ def employment_weights(kind, employer, skill_weight, displacement, firm_factor, 
     if i < kind.shape[0]:
         k = kind[i]
         f = employer[i]
-        if is_employed(k, i, f, displacement, firm_factor, skey_displacement):
+        if is_employed(k, i, firm_factor[f], displacement, skey_displacement):
             cuda.atomic.add(weights, f, skill_weight[k])
         else:
             cuda.atomic.add(totals, 0, 1)
@@ -294,27 +296,14 @@ def pay_households(balance, plan, kind, employer, equity, skill_weight, displace
                    skey_displacement, wage_bill, weight_sum, dividend_pool, inv_units, tax_rate, a1, a2, subsistence,
                    totals):
     i = cuda.grid(1)
-    if i >= plan.shape[0]:
-        return
-    k = kind[i]
-    f = employer[i]
-    wage = np.int64(0)
-    if weight_sum[f] > 0 and is_employed(k, i, f, displacement, firm_factor, skey_displacement):
-        wage = (wage_bill[f] * skill_weight[k]) // weight_sum[f]
-    div = np.int64(0)
-    if dividend_pool > 0:
-        div = np.int64(math.floor(dividend_pool * (equity[i] * inv_units)))
-    gross = wage + div
-    tax = np.int64(math.floor(tax_rate * gross))
-    income = gross - tax
-    before = balance[i]
-    want = max(np.int64(math.floor(a1 * income + a2 * before)), subsistence)
-    plan[i] = want
-    balance[i] = before + income
-    cuda.atomic.add(totals, 0, wage)
-    cuda.atomic.add(totals, 1, div)
-    cuda.atomic.add(totals, 2, tax)
-    cuda.atomic.add(totals, 3, want)
+    if i < plan.shape[0]:
+        wage, div, tax, want = pay_household(i, balance, plan, kind, employer, equity, skill_weight, displacement,
+                                             firm_factor, skey_displacement, wage_bill, weight_sum, dividend_pool,
+                                             inv_units, tax_rate, a1, a2, subsistence)
+        cuda.atomic.add(totals, 0, wage)
+        cuda.atomic.add(totals, 1, div)
+        cuda.atomic.add(totals, 2, tax)
+        cuda.atomic.add(totals, 3, want)
 
 
 @cuda.jit
@@ -348,32 +337,11 @@ def consume(balance, plan, loans, k, period, lend, grant, cdf, skey_choice, sale
 def service_loans(balance, loans, lo, hi, rate, maturity, limit, totals):
     """totals = (interest, repaid, refinanced, recovered, written off, defaults)."""
     i = lo + cuda.grid(1)
-    if i >= hi:
-        return
-    L = loans[i]
-    if L <= 0:
-        return
-    due_interest = np.int64(math.floor(rate * L))
-    due_principal = (L + maturity - 1) // maturity
-    due = due_interest + due_principal
-    b = balance[i]
-    if b >= due:
-        balance[i] = b - due
-        loans[i] = L - due_principal
-        cuda.atomic.add(totals, 0, due_interest)
-        cuda.atomic.add(totals, 1, due_principal)
-    elif L - due_principal + (due - b) <= limit:
-        balance[i] = 0
-        loans[i] = L - due_principal + (due - b)
-        cuda.atomic.add(totals, 0, due_interest)
-        cuda.atomic.add(totals, 1, due_principal)
-        cuda.atomic.add(totals, 2, due - b)
-    else:
-        balance[i] = 0
-        loans[i] = 0
-        cuda.atomic.add(totals, 3, b)
-        cuda.atomic.add(totals, 4, L)
-        cuda.atomic.add(totals, 5, 1)
+    if i < hi:
+        parts = service_loan(i, balance, loans, rate, maturity, limit)
+        for k in range(6):
+            if parts[k] != 0:
+                cuda.atomic.add(totals, k, parts[k])
 
 
 @cuda.jit

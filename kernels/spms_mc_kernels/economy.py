@@ -50,14 +50,14 @@ def pick_firm(cdf, u):
 
 
 @kernel
-def is_employed(kind, i, firm, displacement, firm_factor, skey_displacement):
+def is_employed(kind, i, firm_factor, displacement, skey_displacement):
     """A household works unless it is unemployed by type or a displaced routine worker: routine
-    worker i of firm f is displaced while ``u_i < displacement * firm_factor[f]`` (u_i fixed per
-    household, so displacement only grows while ``displacement`` does)."""
+    worker i of a firm with AI factor ``firm_factor`` is displaced while ``u_i < displacement *
+    firm_factor`` (u_i fixed per household, so displacement only grows while ``displacement`` does)."""
     if kind == UNEMPLOYED:
         return False
     if kind == ROUTINE and displacement > 0.0:
-        return draw_uniform(skey_displacement, i) >= displacement * firm_factor[firm]
+        return draw_uniform(skey_displacement, i) >= displacement * firm_factor
     return True
 
 
@@ -81,11 +81,34 @@ def employment_weights(kind, employer, skill_weight, displacement, firm_factor, 
         for i in range(lo, hi):
             k = kind[i]
             f = employer[i]
-            if is_employed(k, i, f, displacement, firm_factor, skey_displacement):
+            if is_employed(k, i, firm_factor[f], displacement, skey_displacement):
                 partial[c, f] += skill_weight[k]
             else:
                 jobless += 1
     return jobless
+
+
+@kernel
+def pay_household(i, balance, plan, kind, employer, equity, skill_weight, displacement, firm_factor,
+                  skey_displacement, wage_bill, weight_sum, dividend_pool, inv_units, tax_rate, a1, a2, subsistence):
+    """Household i's period start (the rule of :func:`pay_households`, shared with its CUDA twin):
+    credits its income, sets its plan and returns (wage, dividend, tax, planned spending)."""
+    k = kind[i]
+    f = employer[i]
+    wage = np.int64(0)
+    if weight_sum[f] > 0 and is_employed(k, i, firm_factor[f], displacement, skey_displacement):
+        wage = (wage_bill[f] * skill_weight[k]) // weight_sum[f]
+    div = np.int64(0)
+    if dividend_pool > 0:
+        div = np.int64(math.floor(dividend_pool * (equity[i] * inv_units)))
+    gross = wage + div
+    tax = np.int64(math.floor(tax_rate * gross))
+    income = gross - tax
+    before = balance[i]
+    want = max(np.int64(math.floor(a1 * income + a2 * before)), subsistence)
+    plan[i] = want
+    balance[i] = before + income
+    return wage, div, tax, want
 
 
 @kernel(parallel=True)
@@ -104,21 +127,9 @@ def pay_households(balance, plan, kind, employer, equity, skill_weight, displace
     taxes = np.int64(0)
     planned = np.int64(0)
     for i in prange(plan.shape[0]):
-        k = kind[i]
-        f = employer[i]
-        wage = np.int64(0)
-        if weight_sum[f] > 0 and is_employed(k, i, f, displacement, firm_factor, skey_displacement):
-            wage = (wage_bill[f] * skill_weight[k]) // weight_sum[f]
-        div = np.int64(0)
-        if dividend_pool > 0:
-            div = np.int64(math.floor(dividend_pool * (equity[i] * inv_units)))
-        gross = wage + div
-        tax = np.int64(math.floor(tax_rate * gross))
-        income = gross - tax
-        before = balance[i]
-        want = max(np.int64(math.floor(a1 * income + a2 * before)), subsistence)
-        plan[i] = want
-        balance[i] = before + income
+        wage, div, tax, want = pay_household(i, balance, plan, kind, employer, equity, skill_weight, displacement,
+                                             firm_factor, skey_displacement, wage_bill, weight_sum, dividend_pool,
+                                             inv_units, tax_rate, a1, a2, subsistence)
         wages += wage
         dividends += div
         taxes += tax
@@ -188,6 +199,31 @@ def consume(balance, plan, loans, k, period, lend, grant, cdf, skey_choice, part
     return spent, borrowed
 
 
+@kernel
+def service_loan(i, balance, loans, rate, maturity, limit):
+    """Account i's loan at a period start (the rule of :func:`service_loans`, shared with its CUDA
+    twin). Returns (interest, repaid, refinanced, recovered, written off, defaults) of account i."""
+    zero = np.int64(0)
+    L = loans[i]
+    if L <= 0:
+        return zero, zero, zero, zero, zero, zero
+    due_interest = np.int64(math.floor(rate * L))
+    due_principal = (L + maturity - 1) // maturity
+    due = due_interest + due_principal
+    b = balance[i]
+    if b >= due:
+        balance[i] = b - due
+        loans[i] = L - due_principal
+        return due_interest, due_principal, zero, zero, zero, zero
+    if L - due_principal + (due - b) <= limit:
+        balance[i] = 0
+        loans[i] = L - due_principal + (due - b)
+        return due_interest, due_principal, due - b, zero, zero, zero
+    balance[i] = 0
+    loans[i] = 0
+    return zero, zero, zero, b, L, np.int64(1)
+
+
 @kernel(parallel=True)
 def service_loans(balance, loans, lo, hi, rate, maturity, limit):
     """Interest and principal instalment of every loan in accounts ``lo .. hi-1``.
@@ -206,30 +242,13 @@ def service_loans(balance, loans, lo, hi, rate, maturity, limit):
     written_off = np.int64(0)
     defaults = np.int64(0)
     for i in prange(lo, hi):
-        L = loans[i]
-        if L <= 0:
-            continue
-        due_interest = np.int64(math.floor(rate * L))
-        due_principal = (L + maturity - 1) // maturity
-        due = due_interest + due_principal
-        b = balance[i]
-        if b >= due:
-            balance[i] = b - due
-            loans[i] = L - due_principal
-            interest += due_interest
-            repaid += due_principal
-        elif L - due_principal + (due - b) <= limit:
-            balance[i] = 0
-            loans[i] = L - due_principal + (due - b)
-            interest += due_interest
-            repaid += due_principal
-            refinanced += due - b
-        else:
-            balance[i] = 0
-            loans[i] = 0
-            recovered += b
-            written_off += L
-            defaults += 1
+        a, r, f, c, w, d = service_loan(i, balance, loans, rate, maturity, limit)
+        interest += a
+        repaid += r
+        refinanced += f
+        recovered += c
+        written_off += w
+        defaults += d
     return interest, repaid, refinanced, recovered, written_off, defaults
 
 
