@@ -348,7 +348,8 @@ class BatchEngine:
         on_tick = [f for p, f in ((self.events, self._events_tick), (self.sumsy, self._sumsy_tick),
                                   (self.exchange, self._exchange_tick)) if p is not None]
         order_names = [p.name for p in self.procs]
-        assert [p for p in order_names if p in ("events", "sumsy", "exchange")] == order_names
+        if order_names != [p.name for p in (self.events, self.sumsy, self.exchange) if p is not None]:
+            raise RuntimeError(f"the batch runs events, sumsy, exchange in this order; the regime has {order_names}")
         for t in range(T):
             if t % period == 0 and self.sumsy is not None:
                 self._sumsy_period_start(t)

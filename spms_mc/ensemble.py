@@ -64,11 +64,12 @@ def batch_task(scenario_toml: str, seed: int, members: tuple, position: tuple, p
 
     sc = _scenario(scenario_toml)
     t0 = time.perf_counter()
+    datasets = simulate_batch(sc, seed, members)
+    each = (time.perf_counter() - t0) / len(members)  # the batch's time, shared out
     out = []
-    for m, ds in zip(members, simulate_batch(sc, seed, members)):
+    for m, ds in zip(members, datasets):
         zstore.write_member(path, ds, position, sweep_dims)
-        out.append({"position": tuple(position), "member": m, "batch": len(members),
-                    "seconds": (time.perf_counter() - t0) / len(members),
+        out.append({"position": tuple(position), "member": m, "batch": len(members), "seconds": each,
                     "money_stock": float(ds["money_stock"].values[0, -1]), "gini": float(ds["gini"].values[0, -1]),
                     "pid": os.getpid()})
     return out
