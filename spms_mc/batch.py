@@ -10,11 +10,12 @@ the sampled aggregates (totals, statistics, Lorenz points, tracked balances) com
 The per-member scalars (ledger, institutional accounts, governance budgets) stay on the host as in
 the single-member engine: they change a few times per period.
 
-Batched processes: periodic SuMSy (GI and demurrage on the average or end balance, flat or tiered,
-with a demurrage-free buffer and any governance funding), events, and the three exchange rules,
-over any active or eligible share and with firms. Scenarios with other processes (transactional
-SuMSy, buffer loans, the pk model, the production economy, bank credit) run member by member on the
-device or the CPU instead; :func:`batch_problems` names the keys that prevent batching.
+Batched processes: SuMSy in all its variants (periodic on the average or end balance, or
+transactional; flat or tiered; with a demurrage-free buffer, buffer loans and any governance
+funding), events, and the three exchange rules, over any active or eligible share and with firms.
+Scenarios with other processes (the pk model, the production economy, government money, bank
+credit) run member by member on the device or the CPU instead; :func:`batch_problems` names the
+keys that prevent batching.
 """
 from __future__ import annotations
 
@@ -36,9 +37,7 @@ MAX_BATCH = 65_535  # members are the y dimension of the launch grid, which CUDA
 def batch_problems(sc: Scenario) -> list[str]:
     """The scenario keys whose processes have no batched kernels (empty: the scenario batches)."""
     s = sc.sumsy
-    checks = (("sumsy.mode = 'transactional'", s.enabled and s.mode == "transactional"),
-              ("sumsy.buffer_loans", s.enabled and bool(s.buffer_loans)),
-              ("pk.enabled", sc.pk.enabled), ("economy.enabled", sc.economy.enabled),
+    checks = (("pk.enabled", sc.pk.enabled), ("economy.enabled", sc.economy.enabled),
               ("government.enabled", sc.government.enabled), ("bank.enabled", sc.bank.enabled))
     return [k for k, on in checks if on]
 
@@ -48,13 +47,14 @@ def member_bytes(sc: Scenario) -> int:
     N, H = sc.n_accounts, sc.population.households
     width = 1 << max(0, (H - 1).bit_length())
     per = 8 + 1 + 8 * width / max(N, 1)  # balance, flags, padded sort row
-    if sc.sumsy.enabled and sc.sumsy.demurrage_base == "average":
-        per += 8
+    if sc.sumsy.enabled and (sc.sumsy.mode == "transactional" or sc.sumsy.demurrage_base == "average"):
+        per += 8  # last tick touched, or the period sum
     if sc.exchange.rule != "none":
         per += 8 * sc.n_active / max(N, 1)  # exchange scratch
     if sc.n_active != H:
         per += 8 * sc.n_active / max(N, 1)  # participants
-    return int(per * N) + 4096
+    shared = 8 * N if sc.sumsy.enabled and sc.sumsy.buffer_loans else 0  # one buffer row for all members
+    return int(per * N) + shared + 4096
 
 
 def auto_batch_size(sc: Scenario, members: int, free_bytes: int | None = None) -> int:
@@ -76,7 +76,7 @@ class BatchEngine:
         problems = batch_problems(sc)
         if problems:
             raise ScenarioError(f"{', '.join(problems)} has no batched CUDA kernels; a batch of members accepts "
-                                f"periodic SuMSy, governance, events and the exchange rules "
+                                f"SuMSy in all its variants, governance, events and the exchange rules "
                                 f"(run such a scenario member by member)")
         from numba import cuda
 
@@ -118,12 +118,18 @@ class BatchEngine:
             else dev(np.zeros((M, 0), np.int64))
         self.period_sum = dev(np.zeros((M, self.N), np.int64)) if st0.period_sum.shape[0] \
             else dev(np.zeros((M, 0), np.int64))
+        self.last_tick = dev(np.zeros((M, self.N), np.int64)) if st0.last_tick.shape[0] \
+            else dev(np.zeros((M, 0), np.int64))
+        self.no_participants = dev(np.zeros((M, 0), np.int64))
         self.scratch = cuda.device_array((M, max(self.n_part, 1)), np.int64)
         self.member_keys = dev(self.keys)
         self.width = 1 << max(0, (self.H - 1).bit_length())
         self.sort_rows = cuda.device_array((M, self.width), np.int64)
         if self.sumsy is not None:
             self.tier_lower, self.tier_rate = dev(self.sumsy.tier_lower), dev(self.sumsy.tier_rate)
+            # buffer loans are fixed by the scenario, so every member has the same per-account buffers:
+            # one row, kept on the host by self.sumsy (whose state is st0) and copied up when it changes
+            self.buffer_by_account = dev(st0.buffer_by_account)
             self.collected = np.zeros(M, np.int64)
             self.spent = np.zeros(M, np.int64)
             self.gov_period_sum = np.zeros(M, np.int64)
@@ -146,11 +152,17 @@ class BatchEngine:
         self._launch(self.kb.row_sum_min, values.shape[1], values, sums, mins)
         return sums.copy_to_host(), mins.copy_to_host()
 
-    # -- SuMSy (SumsyMoney, periodic) -------------------------------------------------------------
+    # -- SuMSy (SumsyMoney) -----------------------------------------------------------------------
     def _sumsy_period_start(self, tick: int) -> None:
         s = self.sumsy
+        if s.loan_changes:
+            s._apply_loans(tick)
+            self.buffer_by_account = self.cuda.to_device(s.state.buffer_by_account)
         for ledger in self.ledgers:
             ledger.guard(int(s.gi) * self.n_eligible, "guaranteed income")
+        if s.transactional:
+            self._accrue(self.no_participants, 0, self.N, tick)
+            return
         charge = tick > 0
         tax_rates = np.zeros(self.M)
         if charge and s.funding == "fixed_rate":
@@ -162,7 +174,7 @@ class BatchEngine:
                 ceiling = s.gov_rate * base
                 tax_rates[m] = s.gov_rate * min(1.0, s.budget / ceiling) if ceiling > 0 else 0.0
         t = self._totals(self.kb.settle_period, self.N, self.balance, self.period_sum, s.use_average, s.period,
-                         self.flags, charge, s.gi, s.buffer, self.tier_lower, self.tier_rate,
+                         self.flags, charge, s.gi, s.buffer, self.buffer_by_account, self.tier_lower, self.tier_rate,
                          self.cuda.to_device(tax_rates), columns=3)
         for m, ledger in enumerate(self.ledgers):
             dem, tax, gi = (int(x) for x in t[m])
@@ -200,8 +212,25 @@ class BatchEngine:
         self._launch(self.kb.credit_each, n, self.balance, self.cuda.to_device(np.zeros((self.M, 0), np.int64)), n,
                      self.cuda.to_device(each))
 
+    def _accrue(self, participants, lo: int, n: int, tick: int) -> None:
+        """SumsyMoney.touch for every member: the transactional accrual of accounts lo .. lo+n-1
+        (or of each member's first n participants)."""
+        s = self.sumsy
+        t = self._totals(self.kb.accrue_accounts, n, participants, lo, n, tick, self.balance, self.last_tick,
+                         self.flags, s.period, s.gi, s.buffer, self.buffer_by_account, self.tier_lower,
+                         self.tier_rate, columns=2)
+        for m, ledger in enumerate(self.ledgers):
+            dem, gi = int(t[m, 0]), int(t[m, 1])
+            ledger.destroy("demurrage", dem)
+            ledger.create("gi", gi)
+            self.collected[m] += dem
+
     def _sumsy_tick(self, tick: int) -> None:
         s = self.sumsy
+        if s.transactional:
+            if self.exchange is not None:
+                self._accrue(self.participants, 0, self.n_part, tick)
+            return
         if s.use_average:
             first = tick % s.period == 0
             if not self.fused:
@@ -215,6 +244,8 @@ class BatchEngine:
         for j, (e, lo, hi, _) in enumerate(self.events.plan):
             if not (tick == e.tick or (e.every > 0 and tick > e.tick and (tick - e.tick) % e.every == 0)):
                 continue
+            if self.sumsy is not None and self.sumsy.transactional:
+                self._accrue(self.no_participants, lo, hi - lo, tick)
             if e.kind == "injection":
                 amount = self.sc.minor(e.amount)
                 for ledger in self.ledgers:

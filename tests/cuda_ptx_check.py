@@ -57,7 +57,8 @@ SIGNATURES = {
         "add_range": (a_i, i64, a_i),
     },
     kb: {
-        "settle_period": (m_i, m_i, b1, i64, m_u8, b1, i64, i64, a_f, a_f, a_f, m_i),
+        "settle_period": (m_i, m_i, b1, i64, m_u8, b1, i64, i64, a_i, a_f, a_f, a_f, m_i),
+        "accrue_accounts": (m_i, i64, i64, i64, m_i, m_i, m_u8, i64, i64, i64, a_i, a_f, a_f, m_i),
         "accumulate_period": (m_i, m_i, b1),
         "random_fraction_debit": (m_i, m_i, m_i, i64, a_u, i64, i64, f64, m_i, b1, b1),
         "random_fraction_credit": (m_i, m_i, m_i, i64, a_u, i64, i64),

@@ -22,14 +22,15 @@ def test_cuda_backend_is_bit_identical_to_cpu_under_the_simulator():
 
 def test_batched_members_are_bit_identical_to_cpu_members_under_the_simulator():
     """A batch of members (one launch per process for all of them, metrics on the device) gives
-    each member's CPU dataset byte for byte: six scenarios covering every batched process, and the
-    ensemble layer (batches of 2 over a sweep of 2 points) against a CPU ensemble."""
+    each member's CPU dataset byte for byte: seven scenarios covering every batched process (SuMSy
+    periodic and transactional, with buffer loans), and the ensemble layer (batches of 2 over a
+    sweep of 2 points) against a CPU ensemble."""
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
     r = subprocess.run([sys.executable, str(HERE / "cuda_batch_compare.py")], capture_output=True, text=True,
                        env=env, timeout=1800)
     assert r.returncode == 0, r.stderr[-3000:]
     lines = r.stdout.strip().splitlines()
-    assert len(lines) == 7, r.stdout
+    assert len(lines) == 8, r.stdout
     assert all(line.endswith("identical") for line in lines), r.stdout
 
 
@@ -52,12 +53,13 @@ def test_every_cuda_kernel_compiles_for_a_gpu_without_fused_multiply_add():
                        timeout=1200)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     lines = r.stdout.strip().splitlines()
-    assert len(lines) == 40, r.stdout
+    assert len(lines) == 41, r.stdout  # cuda_ptx_check.py exits 1 when a kernel has no signature there
     assert all(": fma 0 loose 0 " in line for line in lines), r.stdout
     # the float kernels do multiply (so the count means something): demurrage, exchange, the metrics
     mul = {line.split(":")[0]: int(line.split()[-1]) for line in lines}
     assert mul["spms_mc_kernels.cuda_batch.distribution_stats"] > 0 and mul["spms_mc_kernels.cuda.settle_period"] > 0
     assert mul["spms_mc_kernels.cuda.pay_households"] > 0  # C = a1 YD + a2 H: two products, one sum
+    assert mul["spms_mc_kernels.cuda_batch.accrue_accounts"] > 0  # the transactional pro-rata demurrage
 
 
 def test_no_fma_contraction_is_what_removes_them():
@@ -104,6 +106,26 @@ def test_gpu_batch_without_cuda_is_refused(tmp_path):
     assert r.returncode == 2
     assert "--gpu-batch applies to run.backend = 'cuda'" in r.stderr and "Traceback" not in r.stderr
 
+@pytest.mark.parametrize("preset, over, problems", [
+    ("sumsy_transactional", {"events": [{"kind": "loss", "tick": 3, "fraction": 0.1}]}, []),
+    ("sumsy", {"sumsy.demurrage_free_buffer": 10.0, "sumsy.buffer_loans": [[0, 1, 10.0]]}, []),
+    ("ai_bau", {}, ["economy.enabled", "bank.enabled"]),
+    ("gl_sim", {}, ["economy.enabled", "government.enabled"]),
+])
+def test_batch_problems_name_the_keys_without_batched_kernels(preset, over, problems):
+    """Every SuMSy variant batches; the economy and credit processes are named, and a batch of
+    such a scenario is refused with those keys before any device work."""
+    import spms_mc
+    from spms_mc.batch import BatchEngine, batch_problems
+
+    sc = spms_mc.load_scenario(preset, over)
+    assert batch_problems(sc) == problems
+    if problems:
+        with pytest.raises(spms_mc.ScenarioError, match=r"\bhas no batched CUDA kernels") as err:
+            BatchEngine(sc.with_overrides({"run.backend": "cuda"}), 1, [0, 1])
+        assert all(k in str(err.value) for k in problems)
+
+
 
 def test_gpu_benchmark_runs_on_the_simulator(tmp_path):
     """benchmarks/bench_gpu.py is one command on a GPU; here it only has to run (simulator figures
@@ -126,3 +148,25 @@ def test_gpu_benchmark_runs_on_the_simulator(tmp_path):
     assert data["identity"] == {"sumsy, single member": "identical", "sumsy, batch of 2": "identical",
                                 "kinetic_exchange, single member": "identical",
                                 "kinetic_exchange, batch of 2": "identical"}
+
+
+def test_batch_size_fits_half_the_free_memory_and_the_grid():
+    """A batch holds every member when they fit in half the free device memory, else as many as
+    fit, and never more than CUDA's grid limit; each member's bytes count its per-account arrays
+    (balance, flags, the padded sort row, plus the period sums or last-touched ticks)."""
+    import spms_mc
+    from spms_mc.batch import MAX_BATCH, auto_batch_size, member_bytes
+
+    over = {"population.households": 1000, "exchange.rule": "none"}
+    end = spms_mc.load_scenario("sumsy", {**over, "sumsy.demurrage_base": "end"})
+    average = spms_mc.load_scenario("sumsy", over)
+    transactional = spms_mc.load_scenario("sumsy_transactional", over)
+    width = 1024  # the sort row, padded to a power of two
+    assert member_bytes(end) == 1000 * (8 + 1) + 8 * width + 4096
+    assert member_bytes(average) == member_bytes(end) + 8 * 1000
+    assert member_bytes(transactional) == member_bytes(average)
+    one = member_bytes(average)
+    assert auto_batch_size(average, 10, free_bytes=2 * 10 * one) == 10
+    assert auto_batch_size(average, 10, free_bytes=2 * 7 * one + one) == 7
+    assert auto_batch_size(average, 10, free_bytes=0) == 1
+    assert auto_batch_size(average, 10**6, free_bytes=2**50) == MAX_BATCH

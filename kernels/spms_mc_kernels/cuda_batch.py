@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import cuda, int64
 
-from .cuda import THREADS, tiered_charge
+from .cuda import THREADS, account_buffer, accrue_account, tiered_charge
 from .events import is_targeted
 from .exchange import fraction_payment, pool_and_split, yard_sale_bet
 from .money import floor_share
@@ -109,9 +109,12 @@ def position():
 
 # --- SuMSy ----------------------------------------------------------------------------------------
 @cuda.jit
-def settle_period(balance, period_sum, use_average, period_ticks, flags, charge, gi, buffer, tier_lower, tier_rate,
-                  tax_rates, totals):
-    """The period boundary of every member (``settle_period`` of the CPU): totals[m] = (dem, tax, gi)."""
+def settle_period(balance, period_sum, use_average, period_ticks, flags, charge, gi, buffer, buffer_by_account,
+                  tier_lower, tier_rate, tax_rates, totals):
+    """The period boundary of every member (``settle_period`` of the CPU): totals[m] = (dem, tax, gi).
+
+    ``buffer_by_account`` (empty: the scalar ``buffer`` of eligible accounts) is one row for all
+    members: buffer loans are fixed by the scenario, so every member lends the same buffers."""
     m, i = position()
     dem = np.int64(0)
     tax = np.int64(0)
@@ -120,8 +123,7 @@ def settle_period(balance, period_sum, use_average, period_ticks, flags, charge,
         b = balance[m, i]
         if charge:
             base = period_sum[m, i] / period_ticks if use_average else np.float64(b)
-            # the scalar buffer of eligible accounts (a batch refuses per-account buffer loans)
-            excess = base - (buffer if flags[m, i] & ELIGIBLE else np.int64(0))
+            excess = base - account_buffer(i, flags[m], buffer, buffer_by_account)
             if excess > 0.0:
                 dem = min(np.int64(math.floor(tiered_charge(excess, tier_lower, tier_rate))), b)
             tax_rate = tax_rates[m]
@@ -135,6 +137,23 @@ def settle_period(balance, period_sum, use_average, period_ticks, flags, charge,
     add_total(totals, m, 0, dem)
     add_total(totals, m, 1, tax)
     add_total(totals, m, 2, paid)
+
+
+@cuda.jit
+def accrue_accounts(participants, lo, n, tick, balance, last_tick, flags, period_ticks, gi, buffer,
+                    buffer_by_account, tier_lower, tier_rate, totals):
+    """Transactional SuMSy (``accrue_accounts`` of the CPU) for every member: accounts ``lo + k``
+    for k < n, or member m's participants k < n when ``participants`` has columns (then lo = 0).
+    totals[m] = (demurrage, gi). The rule is the single-member twin's, on member m's rows."""
+    m, k = position()
+    dem = np.int64(0)
+    acc = np.int64(0)
+    if k < n:
+        i = lo + member_participant(m, k, participants)
+        dem, acc = accrue_account(i, tick, balance[m], last_tick[m], flags[m], period_ticks, gi, buffer,
+                                  buffer_by_account, tier_lower, tier_rate)
+    add_total(totals, m, 0, dem)
+    add_total(totals, m, 1, acc)
 
 
 @cuda.jit
