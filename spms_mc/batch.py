@@ -36,7 +36,6 @@ MAX_BATCH = 65_535  # members are the y dimension of the launch grid, which CUDA
 
 def batch_problems(sc: Scenario) -> list[str]:
     """The scenario keys whose processes have no batched kernels (empty: the scenario batches)."""
-    s = sc.sumsy
     checks = (("pk.enabled", sc.pk.enabled), ("economy.enabled", sc.economy.enabled),
               ("government.enabled", sc.government.enabled), ("bank.enabled", sc.bank.enabled))
     return [k for k, on in checks if on]
@@ -130,6 +129,9 @@ class BatchEngine:
             # buffer loans are fixed by the scenario, so every member has the same per-account buffers:
             # one row, kept on the host by self.sumsy (whose state is st0) and copied up when it changes
             self.buffer_by_account = dev(st0.buffer_by_account)
+            # transactional: (demurrage, gi) accrued per member since they were last booked, summed on
+            # the device so that the accrual of every tick needs no copy back
+            self.accrued = dev(np.zeros((M, 2), np.int64))
             self.collected = np.zeros(M, np.int64)
             self.spent = np.zeros(M, np.int64)
             self.gov_period_sum = np.zeros(M, np.int64)
@@ -155,6 +157,7 @@ class BatchEngine:
     # -- SuMSy (SumsyMoney) -----------------------------------------------------------------------
     def _sumsy_period_start(self, tick: int) -> None:
         s = self.sumsy
+        self._book_accrual()  # before the guard: it bounds one period's GI from the booked stock
         if s.loan_changes:
             s._apply_loans(tick)
             self.buffer_by_account = self.cuda.to_device(s.state.buffer_by_account)
@@ -214,11 +217,21 @@ class BatchEngine:
 
     def _accrue(self, participants, lo: int, n: int, tick: int) -> None:
         """SumsyMoney.touch for every member: the transactional accrual of accounts lo .. lo+n-1
-        (or of each member's first n participants)."""
+        (or of each member's first n participants), added to ``self.accrued`` on the device."""
         s = self.sumsy
-        t = self._totals(self.kb.accrue_accounts, n, participants, lo, n, tick, self.balance, self.last_tick,
-                         self.flags, s.period, s.gi, s.buffer, self.buffer_by_account, self.tier_lower,
-                         self.tier_rate, columns=2)
+        self._launch(self.kb.accrue_accounts, n, participants, lo, n, tick, self.balance, self.last_tick,
+                     self.flags, s.period, s.gi, s.buffer, self.buffer_by_account, self.tier_lower, self.tier_rate,
+                     self.accrued)
+
+    def _book_accrual(self) -> None:
+        """Book the transactional accruals summed since the last call in each member's ledger; called
+        at every period start, ledger check and sample, so the totals of an interval are the CPU's."""
+        if self.sumsy is None or not self.sumsy.transactional:
+            return
+        t = self.accrued.copy_to_host()
+        if not t.any():
+            return
+        self.accrued = self.cuda.to_device(np.zeros_like(t))
         for m, ledger in enumerate(self.ledgers):
             dem, gi = int(t[m, 0]), int(t[m, 1])
             ledger.destroy("demurrage", dem)
@@ -287,6 +300,7 @@ class BatchEngine:
 
     # -- ledger, samples --------------------------------------------------------------------------
     def check(self, tick: int) -> None:
+        self._book_accrual()
         sums, mins = self._row_sums(self.balance)
         for m, ledger in enumerate(self.ledgers):
             try:
@@ -342,6 +356,7 @@ class BatchEngine:
         snap_at = {t: k for k, t in enumerate(snap_ticks)}
 
         def sample(j):
+            self._book_accrual()
             for m, ledger in enumerate(self.ledgers):
                 created[m, j], destroyed[m, j] = ledger.take_interval()
                 money[m, j] = ledger.expected
