@@ -113,12 +113,10 @@ class BatchEngine:
         dev = cuda.to_device
         self.balance = dev(np.stack([s.balance for s in states]))
         self.flags = dev(np.stack([s.flags for s in states]))
-        self.participants = dev(np.stack([s.participants for s in states])) if st0.participants.shape[0] \
-            else dev(np.zeros((M, 0), np.int64))
-        self.period_sum = dev(np.zeros((M, self.N), np.int64)) if st0.period_sum.shape[0] \
-            else dev(np.zeros((M, 0), np.int64))
-        self.last_tick = dev(np.zeros((M, self.N), np.int64)) if st0.last_tick.shape[0] \
-            else dev(np.zeros((M, 0), np.int64))
+        self.participants = dev(np.stack([s.participants for s in states]))  # (M, 0): every household
+        # period sums and last-touched ticks start at 0, one row per member (no columns when unused)
+        self.period_sum = dev(np.zeros((M, st0.period_sum.shape[0]), np.int64))
+        self.last_tick = dev(np.zeros((M, st0.last_tick.shape[0]), np.int64))
         self.no_participants = dev(np.zeros((M, 0), np.int64))
         self.scratch = cuda.device_array((M, max(self.n_part, 1)), np.int64)
         self.member_keys = dev(self.keys)
@@ -212,8 +210,7 @@ class BatchEngine:
                 ledger.destroy("governance_surplus", gov)
                 gov = 0
             self.institutions[m, GOVERNANCE] = gov
-        self._launch(self.kb.credit_each, n, self.balance, self.cuda.to_device(np.zeros((self.M, 0), np.int64)), n,
-                     self.cuda.to_device(each))
+        self._launch(self.kb.credit_each, n, self.balance, self.no_participants, n, self.cuda.to_device(each))
 
     def _accrue(self, participants, lo: int, n: int, tick: int) -> None:
         """SumsyMoney.touch for every member: the transactional accrual of accounts lo .. lo+n-1
