@@ -49,7 +49,7 @@ def rss_per_household(n: int, ticks: int) -> float | None:
 
 
 def main(argv=None) -> int:
-    from spms_mc import bench
+    from spms_mc.face import bench
 
     ap = argparse.ArgumentParser(description="spms_mc core benchmarks as ratios to machine limits")
     ap.add_argument("--size", type=int, default=10_000_000, help="accounts for the settle and tick benchmarks "

@@ -133,7 +133,7 @@ def main(argv=None) -> dict:
 def sample(cuda, balance, n, repeats) -> dict:
     """Seconds of one sample's distribution metrics of n balances on the device: sorted on the GPU
     then the serial pass on the host (what the engine does), against copying and sorting on the host."""
-    from spms_mc.backend import CUDABackend
+    from spms_mc.core.backend import CUDABackend
     from spms_mc_kernels.metrics import distribution_stats
 
     backend, grid, lorenz = CUDABackend(), np.linspace(0.0, 1.0, 101), np.empty(101)
@@ -157,8 +157,8 @@ def sample(cuda, balance, n, repeats) -> dict:
 def batch(a) -> dict:
     """A whole batch run of ``sumsy`` members (seconds of ``BatchEngine.run`` after compilation)."""
     import spms_mc
-    from spms_mc.batch import BatchEngine
-    from spms_mc.engine import warmup
+    from spms_mc.engine.batch import BatchEngine
+    from spms_mc.engine.warmup import warmup
 
     sc = spms_mc.load_scenario("sumsy", {"population.households": a.batch_households, "run.ticks": a.batch_ticks,
                                          "run.backend": "cuda"})
@@ -177,7 +177,7 @@ def identity(a) -> dict:
     """The ``sumsy`` and ``kinetic_exchange`` presets on the CPU and on the GPU, same seed: single
     members through the CUDA backend and a batch of members; every variable must be byte-identical."""
     import spms_mc
-    from spms_mc.batch import simulate_batch
+    from spms_mc.engine.batch import simulate_batch
 
     out = {}
     for preset, ticks in (("sumsy", 3600), ("kinetic_exchange", 1000)):

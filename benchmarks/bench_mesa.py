@@ -133,7 +133,7 @@ def warm_up(presets):
 
 def profile_spms(preset: str, n: int, budget: float, out) -> str:
     """cProfile of one whole run, plus the per-kernel split of the tick loop."""
-    from spms_mc import bench
+    from spms_mc.face import bench
 
     sc = spms_scenario(preset, n, budget)
     pr = cProfile.Profile()
@@ -185,7 +185,7 @@ def main(argv=None) -> int:
         print("note: SPMS_MC_CHECK_LEDGER ignored here; runs check the ledger as their scenario says "
               "(every period)", file=sys.stderr)
 
-    from spms_mc.bench import machine_info
+    from spms_mc.face.bench import machine_info
 
     desc, build = mesa_model_factory()
     print(desc, flush=True)

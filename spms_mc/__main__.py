@@ -1,4 +1,4 @@
 """``python -m spms_mc`` runs the command line (where console scripts are not on PATH)."""
-from .cli import main
+from .face.cli import main
 
 main()

@@ -7,7 +7,7 @@ import numpy as np
 sys.setswitchinterval(1e-5)  # the simulator's barriers poll threads under the GIL: switch often
 
 import spms_mc
-from spms_mc.batch import simulate_batch
+from spms_mc.engine.batch import simulate_batch
 
 EVENTS = [{"kind": "injection", "tick": 30, "target": "all", "amount": 500.0},
           {"kind": "loss", "tick": 45, "target": "households", "fraction": 0.3, "share": 0.5},

@@ -53,7 +53,7 @@ SIGNATURES = {
         "consume": (a_i, a_i, a_i, i64, i64, b1, f64, a_f, u64, a_i, a_i),
         "service_loans": (a_i, a_i, i64, i64, f64, i64, i64, a_i),
         "debit_or_borrow": (a_i, a_i, a_i, b1, f64, a_i),
-        "net_wealth": (a_i, a_i, a_i, f64, a_i),
+        "add_holdings": (a_i, a_i, a_i, f64),
         "add_range": (a_i, i64, a_i),
     },
     kb: {

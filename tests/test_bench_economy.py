@@ -3,7 +3,7 @@ and returns sane figures. The figures themselves are checked by benchmarks/, not
 import math
 import os
 
-from spms_mc import bench
+from spms_mc.face import bench
 
 
 def test_economy_benchmark_runs_at_a_tiny_size():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import spms_mc
-from spms_mc import store
+from spms_mc.ensemble import store
 
 
 def cli(*args, check=True):

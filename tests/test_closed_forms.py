@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import spms_mc
-from spms_mc.engine import Engine
+from spms_mc.engine.member import Engine
 
 
 def run_engine(sc, seed=1):

@@ -2,7 +2,7 @@
 import pytest
 
 import spms_mc
-from spms_mc.config import ScenarioError, key_table, parse_assignments
+from spms_mc.core.config import ScenarioError, key_table, parse_assignments
 
 
 @pytest.mark.parametrize("overrides,pattern", [

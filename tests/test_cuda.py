@@ -116,7 +116,7 @@ def test_batch_problems_name_the_keys_without_batched_kernels(preset, over, prob
     """Every SuMSy variant batches; the economy and credit processes are named, and a batch of
     such a scenario is refused with those keys before any device work."""
     import spms_mc
-    from spms_mc.batch import BatchEngine, batch_problems
+    from spms_mc.engine.batch import BatchEngine, batch_problems
 
     sc = spms_mc.load_scenario(preset, over)
     assert batch_problems(sc) == problems
@@ -155,7 +155,7 @@ def test_batch_size_fits_half_the_free_memory_and_the_grid():
     fit, and never more than CUDA's grid limit; each member's bytes count its per-account arrays
     (balance, flags, the padded sort row, plus the period sums or last-touched ticks)."""
     import spms_mc
-    from spms_mc.batch import MAX_BATCH, auto_batch_size, member_bytes
+    from spms_mc.engine.batch import MAX_BATCH, auto_batch_size, member_bytes
 
     over = {"population.households": 1000, "exchange.rule": "none"}
     end = spms_mc.load_scenario("sumsy", {**over, "sumsy.demurrage_base": "end"})

@@ -12,10 +12,10 @@ import math
 import numpy as np
 import pytest
 import spms_mc
-from spms_mc.config import ScenarioError
-from spms_mc.economy import automation_progress, labour_share_at
-from spms_mc.engine import Engine
-from spms_mc.output import to_dataset
+from spms_mc.core.config import ScenarioError
+from spms_mc.mechanisms.economy import automation_progress, labour_share_at
+from spms_mc.engine.member import Engine
+from spms_mc.engine.output import to_dataset
 from spms_mc_kernels import economy as ek
 from spms_mc_kernels.rng import draw_uniform
 
@@ -134,7 +134,7 @@ def test_capital_ratio_rations_credit():
 
 
 def test_bank_grants_pro_rata_within_headroom():
-    from spms_mc.credit import Bank
+    from spms_mc.mechanisms.credit import Bank
 
     sc = spms_mc.load_scenario("ai_bau", SMALL)
     eng = Engine(sc, 1)
@@ -402,7 +402,7 @@ def test_bad_replay_input_is_refused():
 # ------------------------------------------------------------------------------------------
 def test_economy_ensemble_store_and_report(tmp_path):
     pytest.importorskip("matplotlib")
-    from spms_mc.report import report
+    from spms_mc.report.pages import report
 
     sc = spms_mc.load_scenario("ai_bau", {**SMALL, "run.ticks": 360})
     ens = spms_mc.run_ensemble(sc, members=2, seed=3, store=tmp_path / "e.zarr", scheduler="sync")

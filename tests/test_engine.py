@@ -9,8 +9,8 @@ import pytest
 import xarray as xr
 
 import spms_mc
-from spms_mc.engine import Engine
-from spms_mc.ledger import MoneyOverflowError
+from spms_mc.engine.member import Engine
+from spms_mc.core.errors import MoneyOverflowError
 
 SMALL = {"population.households": 300, "run.check_ledger": "tick"}
 
@@ -73,9 +73,9 @@ DETERMINISM_CASES = [
 @pytest.fixture
 def parallel_always(monkeypatch):
     """Run even small members with all numba threads (the engine uses one below a size)."""
-    import spms_mc.engine
+    import spms_mc.engine.member
 
-    monkeypatch.setattr(spms_mc.engine, "PARALLEL_MIN_ACCOUNTS", 0)
+    monkeypatch.setattr(spms_mc.engine.member, "PARALLEL_MIN_ACCOUNTS", 0)
 
 
 @pytest.mark.parametrize("name,extra", DETERMINISM_CASES)
@@ -135,7 +135,7 @@ def test_output_dataset_schema():
     assert ds.attrs["root_seed"] == "0"
     assert spms_mc.load_scenario("sumsy").with_overrides({}).to_toml() != ""
     # the scenario TOML in the attrs reproduces the run
-    from spms_mc.config import scenario_from_dict
+    from spms_mc.core.config import scenario_from_dict
     import tomllib
 
     sc2 = scenario_from_dict(tomllib.loads(ds.attrs["scenario"]))
@@ -170,7 +170,7 @@ def test_ledger_detects_money_created_outside_the_ledger():
 
 @pytest.mark.parametrize("name", spms_mc.preset_names())
 def test_warmup_compiles_on_a_tiny_copy_of_every_preset(name):
-    from spms_mc.engine import warmup
+    from spms_mc.engine.warmup import warmup
 
     assert warmup(spms_mc.load_scenario(name)) < 60
 
@@ -178,7 +178,7 @@ def test_warmup_compiles_on_a_tiny_copy_of_every_preset(name):
 def test_progress_line_on_a_terminal():
     import io
 
-    from spms_mc.progress import Progress
+    from spms_mc.face.progress import Progress
 
     buf = io.StringIO()
     prog = Progress(2, stream=buf, enabled=True)
@@ -221,12 +221,12 @@ def test_cli_progress_on_a_pseudo_terminal(tmp_path):
 @pytest.mark.parametrize("name,extra", DETERMINISM_CASES)
 def test_serial_twins_and_parallel_kernels_agree(name, extra, monkeypatch):
     """Small populations run the serial twins of the parallel kernels: the same bytes."""
-    import spms_mc.engine
+    import spms_mc.engine.member
 
     sc = spms_mc.load_scenario(name, {"population.households": 2000, "run.ticks": 400, **extra})
-    monkeypatch.setattr(spms_mc.engine, "PARALLEL_MIN_ACCOUNTS", 10**12)
+    monkeypatch.setattr(spms_mc.engine.member, "PARALLEL_MIN_ACCOUNTS", 10**12)
     serial = spms_mc.simulate(sc, seed=5)
-    monkeypatch.setattr(spms_mc.engine, "PARALLEL_MIN_ACCOUNTS", 0)
+    monkeypatch.setattr(spms_mc.engine.member, "PARALLEL_MIN_ACCOUNTS", 0)
     parallel = spms_mc.simulate(sc, seed=5)
     datasets_equal(serial, parallel)
 

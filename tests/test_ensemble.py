@@ -11,8 +11,8 @@ import pytest
 import xarray as xr
 
 import spms_mc
-from spms_mc import store as zstore
-from spms_mc.config import ScenarioError, parse_sweeps
+from spms_mc.ensemble import store as zstore
+from spms_mc.core.config import ScenarioError, parse_sweeps
 
 SMALL = {"population.households": 400, "run.ticks": 300}
 
@@ -44,7 +44,7 @@ def test_sync_one_worker_two_workers_and_simulate_agree(tmp_path):
 
 
 def test_local_workers_times_numba_threads_fit_the_cores(tmp_path):
-    from spms_mc.ensemble import cores, run_ensemble_with_summary
+    from spms_mc.ensemble.fanout import cores, run_ensemble_with_summary
 
     sc = spms_mc.load_scenario("sumsy", {"population.households": 200, "run.ticks": 60})
     # a one-worker cluster first (all cores to it): its setting must not leak into the next one

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import spms_mc
-from spms_mc.engine import Engine
+from spms_mc.engine.member import Engine
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import spms_mc
-from spms_mc.config import ScenarioError
+from spms_mc.core.config import ScenarioError
 
 
 def run(**over):

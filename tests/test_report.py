@@ -7,8 +7,8 @@ import pytest
 import xarray as xr
 
 import spms_mc
-from spms_mc import report as rep
-from spms_mc.config import parse_sweeps
+from spms_mc.report import pages as rep
+from spms_mc.core.config import parse_sweeps
 
 pytest.importorskip("matplotlib")
 

@@ -233,7 +233,7 @@ def test_uniforms_of_different_members_uncorrelated():
 
 def test_backend_fill_kernels_match_the_oracle():
     """The bulk fills used to draw initial balances and the active subset."""
-    from spms_mc.backend import permutation_array, uniform_array
+    from spms_mc.core.backend import permutation_array, uniform_array
 
     sk = O.stream_key(O.member_key(5, 2), 0, 7)
     u = uniform_array(np.uint64(sk), 500)

@@ -358,15 +358,16 @@ def debit_or_borrow(balance, loans, debits, lend, grant, totals):
 
 
 @cuda.jit
-def net_wealth(balance, equity, loans, price, out):
+def add_holdings(out, units, loans, price):
+    """Twin of :func:`spms_mc_kernels.economy.add_holdings`."""
     i = cuda.grid(1)
     if i < out.shape[0]:
-        w = balance[i]
-        if equity.shape[0] > 0:
-            w += np.int64(math.floor(equity[i] * price))
+        w = np.int64(0)
+        if units.shape[0] > 0:
+            w += np.int64(math.floor(units[i] * price))
         if loans.shape[0] > 0:
             w -= loans[i]
-        out[i] = w
+        out[i] += w
 
 
 @cuda.jit

@@ -272,16 +272,16 @@ def debit_or_borrow(balance, loans, debits, lend, grant):
 
 
 @kernel(parallel=True)
-def net_wealth(balance, equity, loans, price, out):
-    """``out[i] = balance[i] + floor(equity[i] * price) - loans[i]`` (minor units; price per unit).
-    ``equity`` or ``loans`` may be empty (none held)."""
+def add_holdings(out, units, loans, price):
+    """``out[i] += floor(units[i] * price) - loans[i]`` (minor units; price per unit): a mechanism's
+    holdings added to each household's net wealth. ``units`` or ``loans`` may be empty (none held)."""
     n = out.shape[0]
-    has_equity = equity.shape[0] > 0
+    has_units = units.shape[0] > 0
     has_loans = loans.shape[0] > 0
     for i in prange(n):
-        w = balance[i]
-        if has_equity:
-            w += np.int64(math.floor(equity[i] * price))
+        w = np.int64(0)
+        if has_units:
+            w += np.int64(math.floor(units[i] * price))
         if has_loans:
             w -= loans[i]
-        out[i] = w
+        out[i] += w

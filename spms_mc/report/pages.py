@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import store as zstore
+from ..ensemble import store as zstore
 
 CORE_DIMS = {"member", "time", "quantile", "flow", "tracked", "snapshot", "account"}
 LOCK_IN = 0.40  # top-1 % share lock-in threshold (seeds/predistribution_ai_age.md)

@@ -1,16 +1,21 @@
-"""The tick loop: runs the processes in their declared order, checks the ledger, takes samples.
+"""The tick loop of one member: runs the scenario's registered mechanisms in their order, checks the
+ledger and every declared identity, takes samples.
 
-Order within tick t (documented contract):
+The mechanisms come from :mod:`spms_mc.core.registry`; the engine names none of them. Order within
+tick t (documented contract; the built-in mechanisms' ``order`` gives it):
 
-1. period start, when ``t % run.period == 0``: the bank-credit cycle (``pk`` model: repayment,
-   retained profit, new loans); SuMSy settlement - demurrage on the last period, then GI (the
-   paper's atomic pair), then governance;
-2. events scheduled at t (injections, losses);
-3. period bookkeeping: the start-of-tick balances are added to each account's period sum (the
-   time-weighted average of the paper's section 3.1.2);
-4. exchange between households;
-5. ledger check (every tick with ``run.check_ledger = "tick"``, at the end of every period with
-   ``"period"``), and a sample when ``t + 1`` is a sample tick.
+1. period start, when ``t % run.period == 0``, every mechanism's ``on_period_start`` in order: the
+   bank-credit cycle (``pk`` model: repayment, retained profit, new loans); SuMSy settlement -
+   demurrage on the last period, then GI (the paper's atomic pair), then governance; the production
+   economy's settlement; the replayed bank-credit run;
+2. every mechanism's ``on_tick`` in order: events scheduled at t (injections, losses); SuMSy's period
+   bookkeeping (the start-of-tick balances are added to each account's period sum, the
+   time-weighted average of the paper's section 3.1.2); the economy's spending; exchange between
+   households;
+3. ledger check - the money stock measured from every balance, institutions included, against the
+   ledger - and every identity the mechanisms declare (every tick with ``run.check_ledger =
+   "tick"``, at the end of every period with ``"period"``), and a sample when ``t + 1`` is a
+   sample tick.
 
 Samples are taken at ticks ``0, s, 2s, ...`` and at the last tick, where the sample at tick c is the
 state after c ticks (c = 0 is the initial state). Flows are summed over the interval that ends at
@@ -27,11 +32,12 @@ import numba
 import numpy as np
 from spms_mc_kernels import rng
 
-from .backend import get_backend
-from .config import Scenario
-from .ledger import Ledger, LedgerError
-from .processes import Process, build_processes, flow_names
-from .state import GOVERNANCE, SINK, State, allocate
+from ..core.backend import get_backend
+from ..core.config import Scenario
+from ..core.errors import IdentityError, LedgerError, SimulationStopped
+from ..core.ledger import Ledger
+from ..core.registry import Mechanism, build_mechanisms, flow_names, mechanisms
+from ..core.state import SINK, State, allocate
 
 SEED_MAX = 2**64 - 1
 # Below this many accounts a member runs its kernels on one thread: a parallel launch costs more
@@ -58,54 +64,9 @@ def quantile_grid(sc: Scenario) -> np.ndarray:
     return np.linspace(0.0, 1.0, sc.run.lorenz_points)
 
 
-def warmup(sc: Scenario, batch: bool = False) -> float:
-    """Compile every kernel ``sc`` uses by running a tiny copy of it; returns the seconds taken.
-
-    Compiling before the timed run (and, for ensembles, once per worker before the fan-out) keeps
-    compilation out of throughput figures and away from concurrent cache writers. The copy keeps
-    every process and option of ``sc`` but has 8 households, one period and one sample; it is built
-    with ``dataclasses.replace`` (indices are clamped, so it needs no validation). With ``batch``
-    the copy runs as a batch of two members (:mod:`spms_mc.batch`, the batched CUDA kernels).
-    """
-    t0 = time.perf_counter()
-    small = tiny_copy(sc)
-    if batch:
-        from .batch import BatchEngine
-
-        BatchEngine(small, 0, [0, 1]).run()
-    else:
-        Engine(small, 0, 0).run()
-    return time.perf_counter() - t0
-
-
-def tiny_copy(sc: Scenario) -> Scenario:
-    """``sc`` with 8 households (2 firms), one period and one sample: every process and option kept."""
-    from dataclasses import replace
-
-    p = sc.population
-    H, F = min(p.households, 8), min(p.firms, 2)
-    n = H + F
-    pop = replace(p, households=H, firms=F,
-                  active_share=p.active_share if p.active_share == 1.0 else 0.5)
-    ticks = sc.run.period + 1
-    run = replace(sc.run, ticks=ticks, sample_every=ticks, track=(0,), check_ledger="tick",
-                  snapshot_ticks=(ticks,) if sc.run.snapshot_ticks else ())
-    events = tuple(replace(e, tick=0, every=1, account=min(e.account, n - 1),
-                           target="all" if e.target == "firms" and F == 0 else e.target) for e in sc.events)
-    sumsy = sc.sumsy
-    if sumsy.buffer_loans:
-        sumsy = replace(sumsy, buffer_loans=((0, 1, 0.0, 0, 1),))
-    return replace(sc, population=pop, run=run, events=events, sumsy=sumsy)
-
-
-class SimulationStopped(Exception):
-    """Raised by a process when the model cannot go on (e.g. the money stock reached zero); the
-    engine ends the run cleanly, keeps every sample taken so far and records the reason."""
-
-
 @dataclass
 class RunResult:
-    """Raw samples of one member (money in minor units); :mod:`spms_mc.output` makes a Dataset."""
+    """Raw samples of one member (money in minor units); :mod:`spms_mc.engine.output` makes a Dataset."""
 
     scenario: Scenario
     seed: int
@@ -145,10 +106,13 @@ class Engine:
         self.backend = get_backend(sc.run.backend, parallel=sc.n_accounts >= PARALLEL_MIN_ACCOUNTS)
         self.state: State = allocate(sc, self.key)
         self.backend.adopt(self.state)  # the CUDA backend moves the per-account arrays to the device
-        self.processes = build_processes(sc, self.state, None, self.backend, self.key)
+        self.processes = build_mechanisms(sc, self.state, self.backend, self.key)
         self.ledger = Ledger(flow_names(self.processes), self.total_money(), sc.run.period)
         for p in self.processes:
             p.ledger = self.ledger
+        self.identities = [i for p in self.processes for i in p.identities()]
+        self.holders = [p for p in self.processes if type(p).holdings is not Mechanism.holdings]
+        self._measured = (None, 0)  # (tick, money stock) of the last check, reused by a sample then
 
     def run(self, progress=None) -> RunResult:
         before = numba.get_num_threads()
@@ -172,27 +136,23 @@ class Engine:
         out_lorenz = np.zeros((ns, len(grid)))
         out_tracked = np.zeros((ns, len(track)), np.int64)
         extra: dict[str, np.ndarray] = {"sink_balance": np.zeros(ns, np.int64)}
-        wealth_source = next((p for p in self.processes if type(p).wealth is not Process.wealth), None)
-        stats_wealth = {k: np.zeros(ns) for k in STAT_NAMES} if wealth_source is not None else {}
-        lorenz_wealth = np.zeros((ns, len(grid))) if wealth_source is not None else None
-        if sc.governance.funding != "none":
-            extra["governance_balance"] = np.zeros(ns, np.int64)
+        wealth = bool(self.holders)
+        stats_wealth = {k: np.zeros(ns) for k in STAT_NAMES} if wealth else {}
+        lorenz_wealth = np.zeros((ns, len(grid))) if wealth else None
+        units = {name: u for p in self.processes for name, u in p.output_units().items()}
 
-        def sample(j):
+        def sample(j, tick):
             c, d = ledger.take_interval()
             out_created[j], out_destroyed[j] = c, d
-            out_money[j] = ledger.expected
+            out_money[j] = self.measured_money(tick)
             self._distribution(grid, out_stats, out_lorenz, j)
-            if wealth_source is not None:
-                self._distribution(grid, stats_wealth, lorenz_wealth, j, wealth_source.wealth)
+            if wealth:
+                self._distribution(grid, stats_wealth, lorenz_wealth, j, self.net_wealth)
             out_tracked[j] = self.backend.gather(st.balance, track)
             extra["sink_balance"][j] = st.institutions[SINK]
-            if "governance_balance" in extra:
-                extra["governance_balance"][j] = st.institutions[GOVERNANCE]
             for p in self.processes:
-                for name, v in p.outputs().items():
-                    dtype = np.float64 if name in p.output_units and p.output_units[name] != "currency units" \
-                        else np.int64
+                for name, v in p.sample().items():
+                    dtype = np.int64 if units.get(name, "currency units") == "currency units" else np.float64
                     extra.setdefault(name, np.zeros(ns, dtype))[j] = v
 
         snap_ticks = list(sc.run.snapshot_ticks)
@@ -201,7 +161,7 @@ class Engine:
         if 0 in snap_at:
             self.backend.to_host(st.balance, snapshots[snap_at[0]])
         self.check(-1)
-        sample(0)
+        sample(0, -1)
         # SPMS_MC_CHECK_LEDGER overrides how often the identity is checked (the test suite sets
         # "tick"); checking never changes results, so it is not part of the scenario fingerprint.
         mode = os.environ.get("SPMS_MC_CHECK_LEDGER") or sc.run.check_ledger
@@ -230,7 +190,7 @@ class Engine:
             if every_tick or (every_period and (t + 1) % period == 0):
                 self.check(t)
             if t + 1 == next_sample:
-                sample(j)
+                sample(j, t)
                 j += 1
                 next_sample = int(ticks[j]) if j < len(ticks) else -1
             if snap_at and t + 1 in snap_at:
@@ -242,7 +202,7 @@ class Engine:
                     last_report = now
         if mode != "off":
             self.check(T - 1)
-        extra_units = {name: u for p in self.processes for name, u in p.output_units.items()}
+        extra_units = {name: u for name, u in units.items() if u != "currency units"}
         return RunResult(scenario=sc, seed=self.seed, member=self.member, ticks=ticks, flows=ledger.flows,
                          money_stock=out_money, flows_created=out_created, flows_destroyed=out_destroyed,
                          stats=out_stats, lorenz=out_lorenz, tracked=out_tracked, extra=extra,
@@ -253,15 +213,36 @@ class Engine:
                          wall_seconds=time.perf_counter() - t0)
 
     def total_money(self) -> int:
-        """Exact money stock: every account plus the institutional accounts (Python int)."""
+        """Exact money stock measured from the state: every account plus the institutional accounts
+        (Python int)."""
         return int(self.backend.sum_int64(self.state.balance)) + int(self.state.institutions.sum())
 
-    def check(self, tick: int) -> None:
-        """Exact stock-flow identity and non-negativity of every balance."""
+    def measured_money(self, tick: int) -> int:
+        """The money stock after ``tick``, measured from the balances (that of the check after the
+        same tick when there was one: nothing moves between a check and a sample)."""
+        at, money = self._measured
+        return money if at == tick else self.total_money()
+
+    def net_wealth(self, out) -> None:
+        """Each household's net wealth into the host array ``out``: money plus every holding a
+        mechanism declares (assets add, liabilities subtract)."""
         st = self.state
-        self.ledger.check(self.total_money(), tick)
-        for p in self.processes:
-            p.check(tick)
+        self.backend.to_host(st.balance[:st.n_households], out)
+        for p in self.holders:
+            p.holdings(out)
+
+    def check(self, tick: int) -> None:
+        """Exact stock-flow identity (measured money against the ledger), every identity the
+        mechanisms declare, and non-negativity of every balance."""
+        st = self.state
+        money = self.total_money()
+        self._measured = (tick, money)
+        self.ledger.check(money, tick)
+        for ident in self.identities:
+            left, right = int(ident.left()), int(ident.right())
+            if left != right:
+                raise IdentityError(f"identity {ident.name!r} violated after tick {tick}: {ident.left_name} = "
+                                    f"{left}, {ident.right_name} = {right} (difference {left - right})")
         if st.balance.shape[0] and self.backend.min_int64(st.balance) < 0:
             host = np.empty(st.balance.shape[0], np.int64)
             self.backend.to_host(st.balance, host)

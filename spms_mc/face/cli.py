@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .config import ScenarioError, load_scenario, parse_assignments, preset_names
+from ..core.config import ScenarioError, load_scenario, parse_assignments, preset_names
 
 
 def _scenario(name, sets, backend=None):
@@ -67,8 +67,8 @@ def show(scenario, sets):
 def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend, gpu_batch, resume, overwrite,
         job_opts, dry_run, quiet):
     """Run SCENARIO (a built-in name or a TOML file) and write every member to a zarr store."""
-    from .config import parse_sweeps
-    from .ensemble import run_ensemble_with_summary
+    from ..core.config import parse_sweeps
+    from ..ensemble.fanout import run_ensemble_with_summary
     from .progress import Progress, TaskProgress
 
     overrides = parse_assignments(sets)
@@ -112,7 +112,7 @@ def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend,
 @click.option("--lorenz-tick", "lorenz_ticks", multiple=True, type=int, help="ticks of the Lorenz panels (repeatable)")
 def report(stores, out, lorenz_ticks):
     """Figures and an HTML page from STORE.zarr (several stores: a regime comparison)."""
-    from .report import ReportError, report as make_report
+    from ..report.pages import ReportError, report as make_report
 
     try:
         page = make_report(list(stores), out, lorenz_ticks=list(lorenz_ticks) or None)
@@ -145,8 +145,8 @@ def main(argv=None):
         exc.show()
         sys.exit(exc.exit_code)
     except Exception as exc:  # a store or overflow problem: a message, not a traceback
-        from .ledger import LedgerError, MoneyOverflowError
-        from .store import StoreError
+        from ..core.errors import LedgerError, MoneyOverflowError
+        from ..ensemble.store import StoreError
 
         if isinstance(exc, (StoreError, MoneyOverflowError, LedgerError, ValueError)):
             click.echo(f"error: {exc}", err=True)

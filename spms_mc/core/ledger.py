@@ -1,4 +1,4 @@
-"""The exact ledger of money creation and destruction (DESIGN.md "The ledger").
+"""The exact ledger of money creation and destruction (docs/design.md, "The ledger").
 
 Every process books each unit it creates or destroys under a named flow. The ledger keeps the
 expected money stock as a Python integer and the engine compares it with the sum of all balances:
@@ -11,15 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import LedgerError, MoneyOverflowError
+
 INT64_MAX = 2**63 - 1
-
-
-class LedgerError(RuntimeError):
-    """The stock-flow identity failed: money was created or destroyed without being booked."""
-
-
-class MoneyOverflowError(OverflowError):
-    """Money would exceed the int64 range; the run stops instead of wrapping."""
 
 
 class Ledger:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .config import load_scenario
+from ..core.config import load_scenario
 
 
 def _store(path, name):
@@ -40,7 +40,7 @@ def theoretical_convergence_periods(d: float, rtol: float) -> int:
 def convergence_study(demurrage=(0.01, 0.02, 0.05, 0.1), *, households=2000, members=4, periods=600,
                       seed=0, rtol=0.01, store=None, scheduler="sync") -> xr.Dataset:
     """Money stock vs |eligible| x GI / d, and convergence time vs d, for a sweep over d."""
-    from . import run_ensemble
+    from ..ensemble.api import run_ensemble
 
     sc = load_scenario("sumsy", {"population.households": households, "run.ticks": 30 * periods,
                                  "sweep.sumsy.demurrage": list(demurrage)})
@@ -71,7 +71,7 @@ def distribution_study(*, households=20_000, ticks=400, seed=0) -> tuple[xr.Data
     Returns (table, balances): the table has the measured and analytic Gini per rule; balances
     maps each rule to its final household balances (currency units) for histograms.
     """
-    from .engine import Engine
+    from ..engine.member import Engine
 
     cases = {
         "saving_propensity, lambda = 0": ({"exchange.saving_propensity": 0.0}, 0.5),
@@ -99,7 +99,7 @@ def distribution_study(*, households=20_000, ticks=400, seed=0) -> tuple[xr.Data
 
 def first_crossing(series: xr.DataArray, threshold: float) -> xr.DataArray:
     """First tick at which ``series`` (..., time) reaches ``threshold``; NaN if never."""
-    from .output import first_crossing as crossing
+    from ..engine.output import first_crossing as crossing
 
     first = crossing(series.values, series["tick"].values, threshold)
     return xr.DataArray(first, dims=series.dims[:-1],
@@ -113,8 +113,8 @@ def regime_comparison(*, households=1000, members=4, ticks=6000, seed=0, zeta=1.
     Returns the two ensembles side by side (dim ``regime``) with ``top1_cross_tick``, the first
     tick each member's top-1 % share reaches ``threshold``.
     """
-    from . import run_ensemble
-    from .report import load
+    from ..ensemble.api import run_ensemble
+    from .pages import load
 
     base = {"population.households": households, "run.ticks": ticks, "run.sample_every": 30,
             "population.initial_balance": 2000.0, "exchange.rule": "yard_sale", "exchange.fraction": 0.2,

@@ -1,4 +1,7 @@
-"""Turn raw member results into the xarray Dataset of DESIGN.md "Output dataset".
+"""The output schema: raw member results into the xarray Dataset of docs/design.md, "Output dataset".
+
+The engine's own variables are described here (:data:`DESCRIPTIONS`); each mechanism describes its
+outputs (:attr:`~spms_mc.core.registry.Mechanism.outputs`), and :func:`descriptions` joins them.
 
 Money variables are float64 in currency units; the exact ledger (``flows_created``,
 ``flows_destroyed``) is int64 in minor units. Every variable carries ``units`` and ``description``
@@ -12,7 +15,9 @@ import platform
 import numpy as np
 import xarray as xr
 
-from .engine import STAT_NAMES, RunResult, quantile_grid
+from ..core import registry
+from ..core.version import VERSION
+from .member import STAT_NAMES, RunResult, quantile_grid
 
 DESCRIPTIONS = {
     "money_stock": ("currency units", "money stock: all accounts, institutional accounts included"),
@@ -37,45 +42,20 @@ DESCRIPTIONS = {
     "mean_balance_wealth": ("currency units", "mean household net wealth"),
     "median_balance_wealth": ("currency units", "median household net wealth"),
     "lorenz_wealth": ("1", "Lorenz curve of household net wealth on the population-share grid"),
-    "labour_share": ("1", "wages paid over firm revenue in the period settled last"),
-    "unemployment": ("1", "share of households without work (unemployed from the start or displaced by AI)"),
-    "price_level": ("1", "nominal spending over real output of the period settled last (first period = 1)"),
-    "real_output": ("base-period currency units", "real output of the period settled last: the first period's "
-                                                  "nominal spending grown at economy.ai_output_growth"),
-    "nominal_spending": ("currency units", "firm revenue of the period settled last (consumption, investment, "
-                                           "government)"),
-    "wages": ("currency units", "wages paid to households during the interval"),
-    "dividends": ("currency units", "firm and bank dividends paid to households during the interval"),
-    "equity_value": ("currency units", "the equity index at capitalised dividends (last dividend per unit over the "
-                                       "discount rate per period)"),
-    "defaults": ("1", "borrowers that defaulted during the interval"),
-    "capital_ratio": ("1", "bank capital over loans outstanding"),
     "sink_balance": ("currency units", "balance of the rounding sink (remainders of equal splits)"),
-    "governance_balance": ("currency units", "balance of the governance account"),
-    "demurrage_collected": ("currency units", "demurrage charged during the interval (destroyed or to governance)"),
-    "governance_spending": ("currency units", "governance spending paid to households during the interval"),
-    "loans_outstanding": ("currency units", "bank loans outstanding (debt of the borrowers)"),
-    "bank_capital": ("currency units", "bank equity built from retained profits"),
-    "debt_ratio": ("1", "debt-to-money ratio D/M"),
-    "new_lending": ("currency units", "new bank loans during the interval (refinancing included)"),
-    "sumsy_money_stock": ("currency units", "money stock of the SuMSy run replayed on the same seed"),
-    "sumsy_gini": ("1", "Gini coefficient of household balances in the SuMSy run replayed"),
-    "sumsy_top1_share": ("1", "top-1 % share of household money in the SuMSy run replayed"),
-    "sumsy_top10_share": ("1", "top-10 % share of household money in the SuMSy run replayed"),
-    "sumsy_bottom50_share": ("1", "bottom-50 % share of household money in the SuMSy run replayed"),
-    "sumsy_mean_balance": ("currency units", "mean household balance in the SuMSy run replayed"),
-    "sumsy_median_balance": ("currency units", "median household balance in the SuMSy run replayed"),
-    "sumsy_demurrage_collected": ("currency units", "demurrage charged in the SuMSy run replayed"),
 }
+
+
+def descriptions() -> dict[str, tuple[str, str]]:
+    """(units, description) of every variable: the engine's and every registered mechanism's."""
+    return {**DESCRIPTIONS, **{k: (v.units, v.description) for k, v in registry.output_docs().items()}}
 
 
 def versions() -> dict[str, str]:
     import numba
     import zarr
 
-    from . import __version__
-
-    return {"spms_mc": __version__, "numpy": np.__version__, "numba": numba.__version__,
+    return {"spms_mc": VERSION, "numpy": np.__version__, "numba": numba.__version__,
             "xarray": xr.__version__, "zarr": zarr.__version__, "python": platform.python_version()}
 
 
@@ -86,13 +66,15 @@ def first_crossing(values: np.ndarray, ticks: np.ndarray, threshold: float) -> n
 
 
 def closed_form_money_stock(sc) -> float | None:
-    """|eligible| x GI / d (paper conclusion 3), when the scenario is one where it holds: flat
-    demurrage, no buffer, no governance, no recurring events (one-off shocks decay)."""
-    s = sc.sumsy
-    if (not s.enabled or s.tiers or sc.economy.enabled or sc.bank.enabled or s.demurrage <= 0 or s.demurrage_free_buffer > 0
-            or sc.governance.funding != "none" or sc.population.firms > 0
-            or any(e.every > 0 for e in sc.events)):
+    """|eligible| x GI / d (paper conclusion 3), when the scenario is one where it holds: SuMSy with
+    flat demurrage, no buffer, no governance, no firms, and no enabled mechanism that prevents it
+    (recurring events, the economy, bank credit: :meth:`Mechanism.closed_form_blockers`)."""
+    on = registry.enabled(sc)
+    if "sumsy" not in {m.name for m in on} or sc.population.firms > 0:
         return None
+    if any(m.closed_form_blockers(sc) for m in on):
+        return None
+    s = sc.sumsy
     return sc.n_eligible * s.guaranteed_income / s.demurrage
 
 
@@ -139,7 +121,7 @@ def to_dataset(res: RunResult) -> xr.Dataset:
                 values[:, res.samples_taken:] = np.nan
                 data[name] = (dims, values)
     ds = xr.Dataset(data, coords=coords)
-    for name, (units, desc) in DESCRIPTIONS.items():
+    for name, (units, desc) in descriptions().items():
         if name in ds:
             ds[name].attrs.update(units=units, description=desc)
     ds["tick"].attrs.update(units="ticks", description="ticks completed when the sample was taken")

@@ -1,6 +1,6 @@
 """Batched members on one GPU: many members of a scenario advanced together (``run.backend = "cuda"``).
 
-``BatchEngine(sc, seed, members).run()`` returns one :class:`~spms_mc.engine.RunResult` per member,
+``BatchEngine(sc, seed, members).run()`` returns one :class:`~spms_mc.engine.member.RunResult` per member,
 byte for byte the result of ``Engine(sc, seed, m).run()`` on the CPU: the same processes in the same
 order (:mod:`spms_mc.engine` documents the order within a tick), the same counter-based draws keyed
 by each member's own key, the same integer rounding, the same ledger per member. What changes is
@@ -24,21 +24,25 @@ import time
 import numpy as np
 from spms_mc_kernels import rng
 
-from .config import Scenario, ScenarioError
-from .engine import STAT_NAMES, RunResult, check_seed, quantile_grid, sample_ticks
-from .ledger import Ledger, LedgerError
-from .processes import Events, Exchange, SumsyMoney, build_processes, flow_names
-from .state import GOVERNANCE, INSTITUTIONS, SINK, allocate
+from ..core import registry
+from ..core.config import Scenario, ScenarioError
+from ..core.errors import LedgerError
+from ..core.ledger import Ledger
+from ..core.registry import build_mechanisms, flow_names
+from ..core.state import SINK, allocate
+from .member import STAT_NAMES, RunResult, check_seed, quantile_grid, sample_ticks
 
 
 MAX_BATCH = 65_535  # members are the y dimension of the launch grid, which CUDA caps at 65 535
 
 
 def batch_problems(sc: Scenario) -> list[str]:
-    """The scenario keys whose processes have no batched kernels (empty: the scenario batches)."""
-    checks = (("pk.enabled", sc.pk.enabled), ("economy.enabled", sc.economy.enabled),
-              ("government.enabled", sc.government.enabled), ("bank.enabled", sc.bank.enabled))
-    return [k for k, on in checks if on]
+    """The scenario keys that enable mechanisms without batched kernels (empty: the scenario batches)."""
+    keys: list[str] = []
+    for m in registry.enabled(sc):
+        if not m.batched:
+            keys += [k for k in m.switches(sc) if k not in keys]
+    return keys
 
 
 def member_bytes(sc: Scenario) -> int:
@@ -102,14 +106,14 @@ class BatchEngine:
         self.H, self.F, self.N = st0.n_households, st0.n_firms, st0.n_accounts
         self.n_part, self.n_eligible = st0.n_participants, st0.n_eligible
         # the single-member processes, built once, give the flows, names, order and parameters
-        self.procs = build_processes(sc, st0, None, None, self.keys[0])
-        self.sumsy = next((p for p in self.procs if isinstance(p, SumsyMoney)), None)
-        self.events = next((p for p in self.procs if isinstance(p, Events)), None)
-        self.exchange = next((p for p in self.procs if isinstance(p, Exchange)), None)
+        self.procs = build_mechanisms(sc, st0, None, self.keys[0])
+        by_name = {p.name: p for p in self.procs}
+        self.sumsy, self.events, self.exchange = by_name.get("sumsy"), by_name.get("events"), by_name.get("exchange")
         self.fused = self.exchange is not None and self.exchange.fused is not None
         self.flows = flow_names(self.procs)
         self.ledgers = [Ledger(self.flows, int(s.balance.sum()), sc.run.period) for s in states]
-        self.institutions = np.zeros((M, len(INSTITUTIONS)), np.int64)
+        self.institutions = np.zeros((M, len(st0.institution_names)), np.int64)
+        self.gov = st0.institution("governance")
         dev = cuda.to_device
         self.balance = dev(np.stack([s.balance for s in states]))
         self.flags = dev(np.stack([s.flags for s in states]))
@@ -182,10 +186,10 @@ class BatchEngine:
             ledger.create("gi", gi)
             self.collected[m] += dem
             if s.funding == "demurrage":
-                self.institutions[m, GOVERNANCE] += dem
+                self.institutions[m, self.gov] += dem
             else:
                 ledger.destroy("demurrage", dem)
-            self.institutions[m, GOVERNANCE] += tax
+            self.institutions[m, self.gov] += tax
         if charge and s.funding != "none":
             self._govern()
 
@@ -194,7 +198,7 @@ class BatchEngine:
         s, n = self.sumsy, self.n_eligible
         each = np.zeros(self.M, np.int64)
         for m, ledger in enumerate(self.ledgers):
-            gov = int(self.institutions[m, GOVERNANCE])
+            gov = int(self.institutions[m, self.gov])
             if s.funding == "fixed_rate":
                 base = (int(self.gov_period_sum[m]) / s.period) if s.use_average else float(gov)
                 dem = min(int(np.floor(_tiered(base, s))), gov)
@@ -209,7 +213,7 @@ class BatchEngine:
             if s.funding in ("demurrage", "on_demand"):
                 ledger.destroy("governance_surplus", gov)
                 gov = 0
-            self.institutions[m, GOVERNANCE] = gov
+            self.institutions[m, self.gov] = gov
         self._launch(self.kb.credit_each, n, self.balance, self.no_participants, n, self.cuda.to_device(each))
 
     def _accrue(self, participants, lo: int, n: int, tick: int) -> None:
@@ -246,7 +250,7 @@ class BatchEngine:
             if not self.fused:
                 self._launch(self.kb.accumulate_period, self.N, self.balance, self.period_sum, first)
             if s.funding == "fixed_rate":
-                gov = self.institutions[:, GOVERNANCE]
+                gov = self.institutions[:, self.gov]
                 self.gov_period_sum = gov.copy() if first else self.gov_period_sum + gov
 
     # -- events (Events) --------------------------------------------------------------------------
@@ -367,7 +371,7 @@ class BatchEngine:
                 tracked[:, j] = out.copy_to_host()
             extra["sink_balance"][:, j] = self.institutions[:, SINK]
             if governed:
-                extra["governance_balance"][:, j] = self.institutions[:, GOVERNANCE]
+                extra["governance_balance"][:, j] = self.institutions[:, self.gov]
             if self.sumsy is not None:
                 extra["demurrage_collected"][:, j] = self.collected
                 self.collected[:] = 0
@@ -420,12 +424,13 @@ class BatchEngine:
                           stats={k: v[m] for k, v in stats.items()}, lorenz=lorenz[m], tracked=tracked[m],
                           extra={k: v[m] for k, v in extra.items()},
                           snapshots=snapshots[m] if snapshots is not None else None,
-                          extra_units={name: u for p in self.procs for name, u in p.output_units.items()},
+                          extra_units={name: u for p in self.procs for name, u in p.output_units().items()
+                                       if u != "currency units"},
                           samples_taken=len(ticks), process_order=order_names, wall_seconds=wall)
                 for m, member in enumerate(self.members)]
 
 
-def _tiered(base: float, s: SumsyMoney) -> float:
+def _tiered(base: float, s) -> float:
     from spms_mc_kernels.sumsy import tiered_charge
 
     return tiered_charge(base, s.tier_lower, s.tier_rate)

@@ -1,8 +1,8 @@
-"""Where kernels run. The processes call kernels through a backend object, picked by ``run.backend``.
+"""Where kernels run. The mechanisms call kernels through a backend object, picked by ``run.backend``.
 
 :class:`CPUBackend` binds the numba CPU kernels; :class:`CUDABackend` provides the same names with
 the same semantics on one member's device arrays (:mod:`spms_mc_kernels.cuda`). A batch of members
-on one GPU has its own engine, :mod:`spms_mc.batch`.
+on one GPU has its own engine, :mod:`spms_mc.engine.batch`.
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ class CPUBackend:
     consume = staticmethod(economy.consume)
     service_loans = staticmethod(economy.service_loans)
     debit_or_borrow = staticmethod(economy.debit_or_borrow)
-    net_wealth = staticmethod(economy.net_wealth)
+    add_holdings = staticmethod(economy.add_holdings)
 
     def adopt(self, state) -> None:
         state.host_buffer = state.scratch
@@ -147,9 +147,10 @@ class CUDABackend:
     def adopt(self, state) -> None:
         """Move a freshly allocated state's per-account arrays to the device."""
         state.host_buffer = state.scratch  # the sort buffer of the metrics stays on the host
-        for name in ("balance", "flags", "period_sum", "last_tick", "buffer_by_account", "participants", "kind",
-                     "employer", "equity", "plan", "loans"):
+        for name in ("balance", "flags", "participants"):
             setattr(state, name, self.dev(getattr(state, name)))
+        for name, values in state.arrays.items():
+            state.arrays[name] = self.dev(values)
         state.scratch = self.cuda.device_array(state.n_households, np.int64)
 
     def to_host(self, src, out) -> None:
@@ -302,10 +303,11 @@ class CUDABackend:
         t = self._run(self.k.debit_or_borrow, balance.shape[0], balance, loans, debits, lend, grant, totals=2)
         return int(t[0]), int(t[1])
 
-    def net_wealth(self, balance, equity, loans, price, out) -> None:
-        """Net wealth on the device, written into the host array ``out`` (the metrics' sort buffer)."""
-        dev_out = self.cuda.device_array(out.shape[0], np.int64)
-        self._run(self.k.net_wealth, out.shape[0], balance, self.dev(equity), self.dev(loans), price, dev_out)
+    def add_holdings(self, out, units, loans, price) -> None:
+        """Holdings added on the device to the net wealth in the host array ``out`` (the metrics'
+        sort buffer, which holds the money copied from the device)."""
+        dev_out = self.cuda.to_device(out)
+        self._run(self.k.add_holdings, out.shape[0], dev_out, self.dev(units), self.dev(loans), price)
         dev_out.copy_to_host(out)
 
     distribution_stats = staticmethod(metrics.distribution_stats)  # on the host copy (see Engine)

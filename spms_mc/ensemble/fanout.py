@@ -28,12 +28,14 @@ import os
 import time
 import tomllib
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import store as zstore
-from .config import Scenario, ScenarioError, load_scenario, scenario_from_dict
+from ..core.config import Scenario, ScenarioError, load_scenario, scenario_from_dict
+from ..core.errors import DETERMINISTIC_ERRORS
 
 
 def _scenario(toml_text: str) -> Scenario:
@@ -45,8 +47,8 @@ def member_task(scenario_toml: str, seed: int, member: int, position: tuple, pat
     """Run one member at one grid point and write it into the store (runs on a worker)."""
     import numba
 
-    from .engine import Engine
-    from .output import to_dataset
+    from ..engine.member import Engine
+    from ..engine.output import to_dataset
 
     sc = _scenario(scenario_toml)
     t0 = time.perf_counter()
@@ -60,7 +62,7 @@ def member_task(scenario_toml: str, seed: int, member: int, position: tuple, pat
 def batch_task(scenario_toml: str, seed: int, members: tuple, position: tuple, path: str,
                sweep_dims: tuple) -> list[dict]:
     """Run a batch of members at one grid point on this worker's GPU and write each into the store."""
-    from .batch import simulate_batch
+    from ..engine.batch import simulate_batch
 
     sc = _scenario(scenario_toml)
     t0 = time.perf_counter()
@@ -85,9 +87,34 @@ def batches(tasks: list, size: int) -> list:
     return out
 
 
+@dataclass(frozen=True)
+class DeterministicFailure:
+    """What a task returns, instead of raising, when it fails with a deterministic error (a bad
+    scenario, a ledger or identity failure, an overflow): dask retries a task that raises, and the
+    same member would only fail again. The client raises ``error`` when it collects the result."""
+
+    error: BaseException
+
+
+def no_retry(task, *args):
+    """Run ``task(*args)`` on a worker; a deterministic error comes back as a
+    :class:`DeterministicFailure` value, any other exception is raised (and retried by dask)."""
+    try:
+        return task(*args)
+    except DETERMINISTIC_ERRORS as err:
+        return DeterministicFailure(err)
+
+
+def collect(result):
+    """A task's result on the client: a deterministic failure is raised here, once."""
+    if isinstance(result, DeterministicFailure):
+        raise result.error
+    return result
+
+
 def warmup_task(scenario_toml: str) -> float:
     """Compile the scenario's kernels in this process (run on every worker before the fan-out)."""
-    from .engine import warmup
+    from ..engine.warmup import warmup
 
     return warmup(_scenario(scenario_toml))
 
@@ -101,7 +128,7 @@ def cores() -> int:
 
 def local_layout(sc: Scenario, n_tasks: int, workers: int | None) -> tuple[int, int]:
     """(workers, numba threads per worker) for a LocalCluster on this machine."""
-    from .engine import PARALLEL_MIN_ACCOUNTS
+    from ..engine.member import PARALLEL_MIN_ACCOUNTS
 
     n = cores()
     if workers is None:
@@ -156,9 +183,10 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
 
     Returns ``(dataset, summary)``, or the job script with ``dry_run``.
     """
-    from .batch import auto_batch_size, batch_problems
-    from .engine import check_seed, warmup
-    from .output import closed_form_money_stock, versions
+    from ..engine.batch import auto_batch_size, batch_problems
+    from ..engine.member import check_seed
+    from ..engine.warmup import warmup
+    from ..engine.output import closed_form_money_stock, versions
 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if isinstance(members, bool) or not isinstance(members, (int, np.integer)) or members < 1:
@@ -216,7 +244,7 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
             size = int(gpu_batch or auto_batch_size(sc, members))
             pos, first_members = batches(tasks, size)[0]
             tasks = [(p, m) for p, m in tasks if not (p == pos and m in first_members)]
-            from .batch import simulate_batch
+            from ..engine.batch import simulate_batch
 
             first_batch = simulate_batch(_scenario(point_toml[pos]), seed, first_members, tick_progress)
             first = first_batch[0]
@@ -254,8 +282,8 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
 
 
 def _local_dataset(toml_text: str, seed: int, member: int, tick_progress=None):
-    from .engine import Engine
-    from .output import to_dataset
+    from ..engine.member import Engine
+    from ..engine.output import to_dataset
 
     return to_dataset(Engine(_scenario(toml_text), seed, member).run(tick_progress))
 
@@ -284,7 +312,7 @@ def _jobqueue_cluster(kind: str, options: dict, jobs: int):
 
 def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobqueue, progress, already,
              total, warmed=False):
-    from .engine import warmup
+    from ..engine.warmup import warmup
 
     if sched == "sync":
         out = []
@@ -326,12 +354,12 @@ def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobq
         client.wait_for_workers(1, timeout=600)
         client.run(warmup_task, warm)
         run_id = uuid.uuid4().hex[:8]
-        futures = [client.submit(member_task, point_toml[pos], seed, m, pos, path, sweep_dims,
+        futures = [client.submit(no_retry, member_task, point_toml[pos], seed, m, pos, path, sweep_dims,
                                  key=f"spms-{run_id}-{'-'.join(map(str, pos))}-m{m}", pure=False, retries=2)
                    for pos, m in tasks]
         out = []
         for k, fut in enumerate(as_completed(futures)):
-            out.append(fut.result())
+            out.append(collect(fut.result()))
             if progress:
                 progress(already + k + 1, total)
         return out
@@ -368,11 +396,11 @@ def _fan_out_batches(sched, tasks, point_toml, seed, path, sweep_dims, workers, 
     try:
         client.wait_for_workers(1, timeout=600)
         run_id = uuid.uuid4().hex[:8]
-        futures = [client.submit(batch_task, point_toml[pos], seed, ms, pos, path, sweep_dims,
+        futures = [client.submit(no_retry, batch_task, point_toml[pos], seed, ms, pos, path, sweep_dims,
                                  key=f"spms-{run_id}-{'-'.join(map(str, pos))}-b{ms[0]}", pure=False, retries=2)
                    for pos, ms in tasks]
         for fut in as_completed(futures):
-            out += fut.result()
+            out += collect(fut.result())
             if progress:
                 progress(already + len(out), total)
         return out
@@ -383,7 +411,7 @@ def _fan_out_batches(sched, tasks, point_toml, seed, path, sweep_dims, workers, 
 
 
 def _available() -> int:
-    from .config import available_memory
+    from ..core.config import available_memory
 
     return available_memory()
 

@@ -1,6 +1,6 @@
-"""The production economy with AI automation, government money and bank credit (MODEL.md sections 3
-and 4; the SuMSy paper's comparison with post-Keynesian money, `seeds/sumsy_money_supply_model.md`
-sections 1 and 7; the K-shape and top-1 % lock-in of `seeds/predistribution_ai_age.md`).
+"""The production economy with AI automation, government money and bank credit (docs/model.md
+sections 3 and 4; the SuMSy paper's comparison with post-Keynesian money, sections 1 and 7, and the
+K-shape and top-1 % lock-in of the predistribution paper, docs/sources.md).
 
 One accounting period is one production cycle. At each period start (:meth:`ProductionEconomy.
 on_period_start`), in this order:
@@ -32,20 +32,90 @@ discount rate per period) - loans.
 Simplifications, on purpose: households hold units of one economy-wide equity index (all firms pro
 rata) rather than firm by firm; the labour share is the same in every firm, and a firm's AI
 intensity sets how many of its routine workers are displaced.
+
+This module owns the ``[economy]`` and ``[government]`` sections, the state arrays ``kind``,
+``employer``, ``equity`` and ``plan``, the flows ``government_spending`` and ``tax`` (and, through
+its :class:`~spms_mc.mechanisms.credit.Bank`, the bank's), its outputs, the equity holdings it adds
+to net wealth, and the identity that equity units are conserved. Kernels:
+:mod:`spms_mc_kernels.economy` and their CUDA twins.
 """
 from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from spms_mc_kernels import rng
 from spms_mc_kernels.economy import AI_COMPLEMENTARY, ROUTINE, SHARE_MARGIN, UNEMPLOYED
 
-from .config import Scenario, ScenarioError
+from ..core.config import Bool, Choice, Float, Int, Scenario, ScenarioError, check_money_fits, key
+from ..core.registry import Identity, Mechanism, Output
+from ..core.state import SINK, keyed_permutation, keyed_uniforms
 from .credit import Bank
-from .processes import Process
-from .state import SINK, _permutation, _uniforms
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EconomyConfig:
+    """The production economy with AI automation (MODEL.md section 3)."""
+
+    enabled: bool = key(False, Bool, "the production economy: firms, wages, profits, consumption, AI automation")
+    ai_complementary_share: float = key(0.2, Float(0, 1), "share of households that are AI-complementary workers")
+    unemployed_share: float = key(0.05, Float(0, 1), "share of households without work at the start")
+    skill_premium: float = key(2.0, Float(0.1, 100),
+                               "wage weight of an AI-complementary worker relative to a routine one (in tenths)")
+    consumption_income: float = key(0.6, Float(0, 1), "a1: share of last period's disposable income spent per period")
+    consumption_wealth: float = key(0.4, Float(0, 1, lo_open=True),
+                                    "a2: share of the balance held before the income spent per period")
+    subsistence: float = key(0.0, Float(0), "least a household spends per period, currency units (borrowed "
+                             "with bank credit when it lacks the money)")
+    firm_size_exponent: float = key(1.0, Float(0, 5), "firm sizes follow (rank)^-exponent (1: Zipf, Axtell 2001)")
+    retention: float = key(0.0, Float(0, 1), "share of profit firms keep instead of paying dividends")
+    investment: float = key(0.0, Float(0, 1), "share of last period's revenue each firm spends on other firms' goods")
+    labour_share_start: float = key(0.54, Float(0, 1), "labour share of firm revenue before automation, l0")
+    labour_share_end: float = key(0.40, Float(0, 1), "labour share after automation, l_inf")
+    automation: bool = key(True, Bool, "labour share and routine employment follow the logistic automation path")
+    automation_start_year: float = key(0.0, Float(0), "year the automation path starts")
+    automation_years: float = key(20.0, Float(0, lo_open=True), "years the logistic path takes from l0 to l_inf")
+    automation_steepness: float = key(10.0, Float(0, lo_open=True), "steepness k of the logistic path (per path length)")
+    routine_displacement: float = key(0.3, Float(0, 1), "share of routine workers displaced at full automation")
+    ai_output_growth: float = key(0.02, Float(-0.5, 1), "real output growth per year from AI capital, g_AI")
+    ticks_per_year: int = key(360, Int(1, 10**6), "ticks per year (automation path, growth, discounting)")
+    discount_rate: float = key(0.05, Float(0, 1, lo_open=True), "yearly rate at which dividends are capitalised")
+    equity_distribution: str = key("pareto", Choice("pareto", "equal"),
+                                   "equity index units across households: Pareto calibrated to the top-1 % target, "
+                                   "or equal")
+    initial_top1_wealth_share: float = key(0.32, Float(0.01, 1, lo_open=True, hi_open=True),
+                                           "pareto: top-1 % share of net wealth at the start (US today: about 0.32)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GovernmentConfig:
+    """Government money as in Godley & Lavoie's model SIM: spending creates it, taxes destroy it."""
+
+    enabled: bool = key(False, Bool, "government spending on firms and an income tax (needs economy.enabled)")
+    spending: float = key(0.0, Float(0), "G: spending per period on firms (by size), currency units")
+    income_tax: float = key(0.0, Float(0, 1, hi_open=True), "theta: tax withheld from wages and dividends")
+
+
+def check_economy(sc) -> None:
+    """Cross-checks of [economy] and [government]."""
+    e, gov, p = sc.economy, sc.government, sc.population
+    if e.enabled:
+        if p.firms < 1:
+            raise ScenarioError("economy.enabled needs firms: population.firms >= 1 (accepted: 1 .. households)")
+        if p.firms > p.households:
+            raise ScenarioError(f"population.firms = {p.firms} is more than population.households = "
+                                f"{p.households}; the economy needs at least one household per firm "
+                                f"(accepted: 1 .. {p.households})")
+        if e.ai_complementary_share + e.unemployed_share > 1:
+            raise ScenarioError(f"economy.ai_complementary_share + economy.unemployed_share = "
+                                f"{e.ai_complementary_share + e.unemployed_share} exceeds 1 (the rest are routine workers)")
+        if e.equity_distribution == "pareto":
+            equity_alpha(sc)  # raises ScenarioError when the target cannot be reached
+    if gov.enabled and not e.enabled:
+        raise ScenarioError("government.enabled needs economy.enabled = true (the government buys from firms)")
+    check_money_fits(sc, "government.spending", gov.spending, 1, on=gov.enabled)
+
 
 N_CHUNKS = 16  # household chunks of the per-firm sums; any value gives the same integers
 UNITS_PER_HOUSEHOLD = 1_000_000  # mean equity index units of a household
@@ -138,20 +208,20 @@ def cumulative(weights: np.ndarray) -> np.ndarray:
 def init_households(sc: Scenario, key, H: int):
     """Types (exact counts, a keyed random assignment), employers (by firm size) and equity units."""
     e = sc.economy
-    ranks = _permutation(np.uint64(rng.stream_key(key, 0, rng.STREAM_HOUSEHOLD_TYPE)), H)
+    ranks = keyed_permutation(np.uint64(rng.stream_key(key, 0, rng.STREAM_HOUSEHOLD_TYPE)), H)
     n_ai = round(e.ai_complementary_share * H)
     n_un = round(e.unemployed_share * H)
     kind = np.full(H, ROUTINE, np.uint8)
     kind[ranks < n_ai] = AI_COMPLEMENTARY
     kind[(ranks >= n_ai) & (ranks < n_ai + n_un)] = UNEMPLOYED
     cdf = cumulative(firm_size_weights(sc))
-    u = _uniforms(np.uint64(rng.stream_key(key, 0, rng.STREAM_EMPLOYER)), H)
+    u = keyed_uniforms(np.uint64(rng.stream_key(key, 0, rng.STREAM_EMPLOYER)), H)
     employer = np.searchsorted(cdf, u, side="right").astype(np.int32)
     if e.equity_distribution == "equal":
         equity = np.full(H, UNITS_PER_HOUSEHOLD, np.int64)
     else:
         alpha = equity_alpha(sc)
-        q = (_permutation(np.uint64(rng.stream_key(key, 0, rng.STREAM_EQUITY_RANK)), H) + 0.5) / H
+        q = (keyed_permutation(np.uint64(rng.stream_key(key, 0, rng.STREAM_EQUITY_RANK)), H) + 0.5) / H
         x = (1.0 - q) ** (-1.0 / alpha)
         equity = np.floor(x * (UNITS_PER_HOUSEHOLD / x.mean())).astype(np.int64)
     return kind, employer, equity
@@ -186,15 +256,86 @@ def split_by_weight(amount: int, weights: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# the process
+# the mechanism
 # ---------------------------------------------------------------------------------------------
-class ProductionEconomy(Process):
+class ProductionEconomy(Mechanism):
     """Firms, wages, profits, consumption and AI automation; with ``[government]`` government money
     (SIM) and with ``[bank]`` bank-credit money for households and firms."""
 
     name = "economy"
-    output_units = {"labour_share": "1", "unemployment": "1", "price_level": "1", "defaults": "1",
-                    "capital_ratio": "1", "real_output": "base-period currency units"}
+    order = 40
+    sections = {"economy": EconomyConfig, "government": GovernmentConfig}
+    unsweepable = ("economy.enabled", "government.enabled")
+    flows = {"government_spending": "created: government spending on firms (SIM)",
+             "tax": "destroyed: income tax withheld from wages and dividends (SIM)", **Bank.flows}
+    outputs = {
+        "labour_share": Output("1", "wages paid over firm revenue in the period settled last"),
+        "unemployment": Output("1", "share of households without work (unemployed from the start or displaced "
+                                    "by AI)"),
+        "price_level": Output("1", "nominal spending over real output of the period settled last (first period "
+                                   "= 1)"),
+        "real_output": Output("base-period currency units", "real output of the period settled last: the first "
+                                                             "period's nominal spending grown at "
+                                                             "economy.ai_output_growth"),
+        "nominal_spending": Output("currency units", "firm revenue of the period settled last (consumption, "
+                                                     "investment, government)"),
+        "wages": Output("currency units", "wages paid to households during the interval"),
+        "dividends": Output("currency units", "firm and bank dividends paid to households during the interval"),
+        "equity_value": Output("currency units", "the equity index at capitalised dividends (last dividend per "
+                                                 "unit over the discount rate per period)"),
+    }
+    arrays = {"kind": "household type: AI-complementary, routine or unemployed",
+              "employer": "household's firm (index among the firms)",
+              "equity": "units of the equity index each household holds",
+              "plan": "spending a household plans for the period"}
+
+    @classmethod
+    def enabled(cls, sc) -> bool:
+        return sc.economy.enabled
+
+    @classmethod
+    def check_scenario(cls, sc) -> None:
+        check_economy(sc)
+
+    @classmethod
+    def switches(cls, sc) -> list[str]:
+        return super().switches(sc) + (["bank.enabled"] if sc.bank.enabled else [])
+
+    @classmethod
+    def bytes_per_account(cls, sc) -> float:
+        return 1 + 4 + 8 + 8 + (8 if sc.bank.enabled else 0)  # type, employer, equity, plan; loans
+
+    @classmethod
+    def allocate(cls, sc, state, key) -> None:
+        H = sc.population.households
+        kind, employer, equity = init_households(sc, key, H)
+        state.add_array("kind", kind)
+        state.add_array("employer", employer)
+        state.add_array("equity", equity)
+        state.add_array("plan", np.zeros(H, np.int64))
+        if sc.bank.enabled:
+            state.add_array("loans", np.zeros(sc.n_accounts, np.int64))
+
+    @classmethod
+    def closed_form_blockers(cls, sc) -> list[str]:
+        return ["economy.enabled"]
+
+    def flows_booked(self) -> tuple[str, ...]:
+        return self.creates + self.destroys
+
+    def output_units(self) -> dict[str, str]:
+        units = {k: v.units for k, v in self.outputs.items()}
+        if self.bank is not None:
+            units.update({k: v.units for k, v in Bank.outputs.items()})
+        return units
+
+    def identities(self) -> list[Identity]:
+        st = self.state
+        out = [Identity("economy: equity units conserved (no issuance)", "units the households hold",
+                        lambda: int(self.backend.sum_int64(st.equity)), "units at the start", lambda: self.units)]
+        if self.bank is not None:
+            out += self.bank.identities(lambda: int(self.backend.sum_int64(st.loans)))
+        return out
 
     def __init__(self, *a):
         super().__init__(*a)
@@ -209,7 +350,7 @@ class ProductionEconomy(Process):
         self.G = sc.minor(gov.spending) if gov.enabled else 0
         self.weights = firm_size_weights(sc)
         self.cdf = cumulative(self.weights)
-        ai = _uniforms(np.uint64(rng.stream_key(self.key, 0, rng.STREAM_AI_INTENSITY)), self.F)
+        ai = keyed_uniforms(np.uint64(rng.stream_key(self.key, 0, rng.STREAM_AI_INTENSITY)), self.F)
         # displacement at firm f scales with its AI intensity relative to the mean
         self.firm_factor = ai / ai.mean() if ai.mean() > 0 else np.zeros(self.F)
         self.skill_weight = np.array([round(10 * e.skill_premium), 10, 0], np.int64)
@@ -232,7 +373,6 @@ class ProductionEconomy(Process):
         self.bank = None
         if bank.enabled:
             self.bank = Bank(self)
-            self.output_units = {**self.output_units, **Bank.output_units}
         self.limits = (sc.minor(bank.household_credit_limit), sc.minor(bank.firm_credit_limit))
 
     # -- period start ---------------------------------------------------------------------
@@ -324,13 +464,14 @@ class ProductionEconomy(Process):
         self.revenue += sales
 
     # -- outputs --------------------------------------------------------------------------
-    def wealth(self, out: np.ndarray) -> bool:
+    def holdings(self, out: np.ndarray) -> bool:
+        """Equity units at the index price, less the households' bank loans."""
         st = self.state
         loans = st.loans[:self.H] if self.bank is not None else st.loans
-        self.backend.net_wealth(st.balance[:self.H], st.equity, loans, self.equity_price, out)
+        self.backend.add_holdings(out, st.equity, loans, self.equity_price)
         return True
 
-    def outputs(self) -> dict[str, float]:
+    def sample(self) -> dict[str, float]:
         last = self.last
         out = {"labour_share": last["labour_share"], "unemployment": last["unemployment"],
                "price_level": last["price_level"], "real_output": last["real_output"] / self.sc.run.minor_units,
@@ -338,5 +479,5 @@ class ProductionEconomy(Process):
                "dividends": last["dividends"], "equity_value": int(self.equity_price * self.units)}
         last["wages"] = last["dividends"] = 0
         if self.bank is not None:
-            out.update(self.bank.outputs())
+            out.update(self.bank.sample())
         return out

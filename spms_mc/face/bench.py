@@ -161,8 +161,8 @@ def bench_settle(n: int, repeats: int) -> list[dict]:
 # 2. a full SuMSy tick with random exchange vs random scatter-add
 # ---------------------------------------------------------------------------------------------
 def _engine(n: int, ticks: int, preset: str = "sumsy", seed: int = 1, overrides: dict | None = None):
-    from .config import load_scenario
-    from .engine import Engine
+    from ..core.config import load_scenario
+    from ..engine.member import Engine
 
     sc = load_scenario(preset).with_overrides({"population.households": n, "run.ticks": ticks,
                                                "run.check_ledger": "off", "run.sample_every": ticks,
@@ -190,7 +190,7 @@ def engine_threads(n_accounts: int):
     ``spms_mc.engine.PARALLEL_MIN_ACCOUNTS``), restored afterwards."""
     import numba
 
-    from . import engine
+    from ..engine import member as engine
 
     before = numba.get_num_threads()
     if n_accounts < getattr(engine, "PARALLEL_MIN_ACCOUNTS", 0):
@@ -245,7 +245,7 @@ def bench_tick(n: int, repeats: int) -> tuple[dict, dict]:
     """
     from spms_mc_kernels.bandwidth import scatter_add
 
-    from .engine import quantile_grid, STAT_NAMES
+    from ..engine.member import STAT_NAMES, quantile_grid
 
     # compile every kernel of the sumsy preset on a tiny engine first
     small = _engine(1000, 3 * _PERIOD)
@@ -303,9 +303,9 @@ def bench_tick(n: int, repeats: int) -> tuple[dict, dict]:
 # ---------------------------------------------------------------------------------------------
 def bench_memory(n: int, ticks: int = MEMORY_TICKS) -> dict:
     """Peak traced bytes of a whole simulate() of the sumsy preset, per household."""
-    from . import simulate
-    from .config import load_scenario
-    from .engine import Engine
+    from ..core.config import load_scenario
+    from ..engine.member import Engine
+    from ..engine.simulate import simulate
 
     small = load_scenario("sumsy").with_overrides({"population.households": 1000, "run.ticks": ticks})
     simulate(small, seed=1)  # compile and import everything first, outside the trace
@@ -344,7 +344,7 @@ def economy_firms(n: int) -> int:
 
 
 def _economy_scenario(n: int, firms: int, ticks: int, period: int):
-    from .config import load_scenario
+    from ..core.config import load_scenario
 
     return load_scenario("ai_bau", {"population.households": n, "population.firms": firms, "run.ticks": ticks,
                                     "run.period": period, "run.sample_every": ticks,
@@ -385,7 +385,8 @@ def bench_economy(n: int, firms: int | None = None, repeats: int = 5, period: in
     ``cross_check`` - the rate of a whole :meth:`Engine.run` of ``ECONOMY_WARMUP_PERIODS + 1``
     periods from the start, samples at its first and last tick included).
     """
-    from .engine import STAT_NAMES, Engine, quantile_grid, warmup
+    from ..engine.member import STAT_NAMES, Engine, quantile_grid
+    from ..engine.warmup import warmup
 
     n, repeats, period = int(n), int(repeats), int(period)
     firms = economy_firms(n) if firms is None else int(firms)
@@ -423,13 +424,13 @@ def bench_economy(n: int, firms: int | None = None, repeats: int = 5, period: in
         grid = quantile_grid(sc)
         stats = {s: np.zeros(1) for s in STAT_NAMES}
         lorenz = np.zeros((1, len(grid)))
-        wealth = next(p for p in eng.processes if p.name == "economy").wealth
+        wealth = eng.net_wealth
 
         def sample():
             eng._distribution(grid, stats, lorenz, 0)
             eng._distribution(grid, stats, lorenz, 0, wealth)
 
-        sample()  # compile net_wealth at this size
+        sample()  # compile add_holdings at this size
         sample_s = [_timed(sample) for _ in range(max(2, min(repeats, 5)))]
     breakdown = {name: {"seconds_per_tick": s / period, "calls": timer.calls[name]}
                  for name, s in sorted(timer.seconds.items(), key=lambda kv: -kv[1])}

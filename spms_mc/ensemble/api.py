@@ -1,0 +1,21 @@
+"""The ensemble layer's public entry points: run an ensemble into a store, open a store."""
+from __future__ import annotations
+
+from . import accessor  # noqa: F401  (registers ds.spms)
+from .fanout import open_ensemble as _open
+from .fanout import run_ensemble as _run
+
+
+def run_ensemble(scenario, members: int = 1, seed: int = 0, store="ensemble.zarr", **kwargs):
+    """Run an ensemble (members x sweep grid) into a zarr v3 store; returns it opened lazily.
+
+    See :func:`spms_mc.ensemble.fanout.run_ensemble_with_summary` for the options (scheduler,
+    workers, resume, overwrite, progress, jobqueue, dry_run).
+    """
+    out = _run(scenario, members, seed, store, **kwargs)
+    return out if isinstance(out, str) else _open(store)
+
+
+def open_ensemble(path, *, only_done: bool = False):
+    """Open an ensemble store lazily; ``ds.spms`` has fan charts, convergence and summaries."""
+    return _open(path, only_done=only_done)

@@ -1,0 +1,22 @@
+"""The mechanisms: one module per economic mechanism, each registered here (docs/architecture.md).
+
+A mechanism module defines a :class:`~spms_mc.core.registry.Mechanism` subclass that owns its config
+sections, state arrays, flows, outputs, holdings and identities. Adding one is that module (with its
+kernels, tests and presets) plus one line in :data:`BUILTIN`; a package outside this one registers
+its mechanisms under the entry-point group ``spms_mc.mechanisms`` instead.
+
+The order of :data:`BUILTIN` is the order of the config sections in a resolved scenario; the order
+within a tick is each mechanism's ``order``.
+"""
+from ..core.registry import register
+from .credit import SumsyReplay
+from .economy import ProductionEconomy
+from .events import Events
+from .exchange import Exchange
+from .pk import PKEndogenousMoney
+from .sumsy import SumsyMoney
+
+BUILTIN = (SumsyMoney, Exchange, PKEndogenousMoney, ProductionEconomy, SumsyReplay, Events)
+
+for _mechanism in BUILTIN:
+    register(_mechanism)
