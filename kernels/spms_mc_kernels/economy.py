@@ -1,4 +1,4 @@
-"""The production economy and bank credit on arrays (MODEL.md sections 3 and 4).
+"""The production economy and bank credit on arrays (docs/model.md sections 3 and 4).
 
 Households ``0 .. H-1`` carry a type (``AI_COMPLEMENTARY``, ``ROUTINE``, ``UNEMPLOYED``), an
 employer (a firm index), units of the economy-wide equity index, a planned spending for the

@@ -1,4 +1,4 @@
-"""Kinetic exchange between accounts (MODEL.md section 2).
+"""Kinetic exchange between accounts (docs/model.md section 2; references in docs/sources.md).
 
 * ``random_fraction``: every participant pays a uniform random fraction (up to ``fraction``) of
   its start-of-tick balance to a uniform random other participant (Dragulescu & Yakovenko 2000,

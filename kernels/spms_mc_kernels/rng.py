@@ -2,7 +2,7 @@
 
 A draw is addressed by ``(member key, tick, stream, index)``; nothing is carried from one draw to
 the next, so results do not depend on thread count, evaluation order, worker or device
-(DESIGN.md "Randomness is counter-based"; numpy ``random/parallel.rst`` on counter-based streams).
+(docs/design.md, "Randomness is counter-based"; numpy ``random/parallel.rst`` on counter-based streams).
 
 Construction (frozen: changing it changes every result):
 

@@ -1,10 +1,11 @@
 """Guaranteed income and demurrage kernels (SuMSy).
 
-Implements the core dynamics of the SuMSy paper (`seeds/sumsy_money_supply_model.md`, section
-3.1.3): at the start of period x every account first pays demurrage ``D_{x-1} = d * WA_{x-1}`` on
-its time-weighted average balance over the previous period (or its end balance), then every
-GI-eligible account receives GI. The pair is atomic (one pass). With this order an inactive
-eligible account tends to GI/d (the paper's conclusion 1); the other order would give GI(1-d)/d.
+Implements the core dynamics of the SuMSy paper (docs/sources.md, section 3.1.3; docs/model.md
+section 1): at the start of period x every account first pays demurrage
+``D_{x-1} = d * WA_{x-1}`` on its time-weighted average balance over the previous period (or its
+end balance), then every GI-eligible account receives GI. The pair is atomic (one pass). With this
+order an inactive eligible account tends to GI/d (the paper's conclusion 1); the other order would
+give GI(1-d)/d.
 
 Extensions (paper section 5): a demurrage-free buffer per eligible account (5.1), possibly moved
 between accounts (buffer lending; a per-account buffer array then replaces the scalar), tiered
