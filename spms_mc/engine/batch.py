@@ -346,12 +346,11 @@ class BatchEngine:
         tracked = np.zeros((M, ns, len(track)), np.int64)
         extra = {"sink_balance": np.zeros((M, ns), np.int64)}
         governed = sc.governance.funding != "none"
-        if governed:
-            extra["governance_balance"] = np.zeros((M, ns), np.int64)
-        if self.sumsy is not None:
+        if self.sumsy is not None:  # in the order of SumsyMoney.sample
             extra["demurrage_collected"] = np.zeros((M, ns), np.int64)
             if governed:
                 extra["governance_spending"] = np.zeros((M, ns), np.int64)
+                extra["governance_balance"] = np.zeros((M, ns), np.int64)
         snap_ticks = list(sc.run.snapshot_ticks)
         snapshots = np.zeros((M, len(snap_ticks), self.N), np.int64) if snap_ticks else None
         snap_at = {t: k for k, t in enumerate(snap_ticks)}
