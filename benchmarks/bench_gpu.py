@@ -10,7 +10,7 @@
   atomic scatter-add credit) in account-ticks/s. Target >= 5e9 at N = 10^8.
 * ``sample``: the distribution metrics of one sample of the N balances: sorted on the device and
   copied back for the serial pass (what the engine does), against copying and sorting on the host.
-* ``batch``: a whole batch of ``sumsy`` members on the device (:class:`spms_mc.batch.BatchEngine`,
+* ``batch``: a whole batch of ``sumsy`` members on the device (:class:`spms_mc.engine.batch.BatchEngine`,
   default 1000 members x 10^4 households x 3600 ticks, ledger checked every period, a sample every
   period with the metrics computed on the device), wall-clock seconds of ``run()`` after the
   kernels are compiled. Target < 60 s.

@@ -2,7 +2,7 @@
 
 Everything here is written independently of the kernels: no kernel is imported or called. The RNG
 uses Python integers masked to 64 bits; the money kernels are plain Python loops over accounts in
-the order a reader would write them down from the docstrings / DESIGN.md contracts. Floating-point
+the order a reader would write them down from the docstrings / docs/design.md contracts. Floating-point
 expressions that feed a ``floor`` are written in the same evaluation order as the documented
 formula (``u * fraction * b`` is ``(u * fraction) * b``), because the contract is bit-exact
 agreement, and IEEE-754 double arithmetic is deterministic for a fixed order.

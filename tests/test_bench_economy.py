@@ -1,4 +1,4 @@
-"""A smoke test of the economy-tick benchmark (spms_mc.bench.bench_economy): it runs at a tiny size
+"""A smoke test of the economy-tick benchmark (spms_mc.face.bench.bench_economy): it runs at a tiny size
 and returns sane figures. The figures themselves are checked by benchmarks/, not here."""
 import math
 import os

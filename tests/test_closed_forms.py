@@ -1,4 +1,4 @@
-"""The SuMSy paper's closed forms (seeds/sumsy_money_supply_model.md, section 3.1.3 and 5.1).
+"""The SuMSy paper's closed forms (the SuMSy paper, docs/sources.md, section 3.1.3 and 5.1).
 
 Rounding makes the integer fixed points exact intervals: with every charge rounded down, an
 inactive account settles in [GI/d, (GI + 1 minor)/d) and the money stock in

@@ -1,4 +1,4 @@
-"""Statistical laws of the exchange rules at large N (MODEL.md section 2)."""
+"""Statistical laws of the exchange rules at large N (docs/model.md section 2)."""
 import numpy as np
 import pytest
 

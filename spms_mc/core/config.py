@@ -23,10 +23,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-INT64_MAX = 2**63 - 1
-
 from . import registry
 from .errors import ScenarioError
+
+INT64_MAX = 2**63 - 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class Scenario:
     population: PopulationConfig = field(default_factory=PopulationConfig)
     parts: tuple = ()  # ((section or table-array name, config or tuple of rows), ...), registration order
     sweep: tuple = ()  # ((dotted key, (value, ...)), ...): a cartesian grid, one output dim per key
-    _index: dict = field(default=None, compare=False, hash=False, repr=False)
+    _index: dict = field(default=None, init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "_index", dict(self.parts))

@@ -30,6 +30,7 @@ from ..core.errors import LedgerError
 from ..core.ledger import Ledger
 from ..core.registry import build_mechanisms, flow_names
 from ..core.state import SINK, allocate
+from .loop import run_ticks
 from .member import STAT_NAMES, RunResult, check_seed, quantile_grid, sample_ticks
 
 
@@ -169,51 +170,29 @@ class BatchEngine:
             self._accrue(self.no_participants, 0, self.N, tick)
             return
         charge = tick > 0
-        tax_rates = np.zeros(self.M)
-        if charge and s.funding == "fixed_rate":
-            tax_rates[:] = s.gov_rate
-        elif charge and s.funding == "on_demand":
+        bases = np.zeros(self.M)
+        if charge and s.funding == "on_demand":
             sums, _ = self._row_sums(self.period_sum if s.use_average else self.balance)
-            for m, total in enumerate(sums):
-                base = total / s.period if s.use_average else float(total)  # as sum_charge_base
-                ceiling = s.gov_rate * base
-                tax_rates[m] = s.gov_rate * min(1.0, s.budget / ceiling) if ceiling > 0 else 0.0
+            bases = [s.charge_base(int(total)) for total in sums]
+        tax_rates = np.array([s.tax_rate(charge, base) for base in bases])
         t = self._totals(self.kb.settle_period, self.N, self.balance, self.period_sum, s.use_average, s.period,
                          self.flags, charge, s.gi, s.buffer, self.buffer_by_account, self.tier_lower, self.tier_rate,
                          self.cuda.to_device(tax_rates), columns=3)
         for m, ledger in enumerate(self.ledgers):
             dem, tax, gi = (int(x) for x in t[m])
-            ledger.create("gi", gi)
-            self.collected[m] += dem
-            if s.funding == "demurrage":
-                self.institutions[m, self.gov] += dem
-            else:
-                ledger.destroy("demurrage", dem)
-            self.institutions[m, self.gov] += tax
+            self.collected[m] += s.book_settlement(ledger, self.institutions[m], dem, tax, gi)
         if charge and s.funding != "none":
             self._govern()
 
     def _govern(self) -> None:
-        """SumsyMoney._govern for every member; the equal shares go out in one launch."""
+        """The mechanism's governance rule (SumsyMoney.govern) for every member; the equal shares go out
+        in one launch."""
         s, n = self.sumsy, self.n_eligible
         each = np.zeros(self.M, np.int64)
         for m, ledger in enumerate(self.ledgers):
-            gov = int(self.institutions[m, self.gov])
-            if s.funding == "fixed_rate":
-                base = (int(self.gov_period_sum[m]) / s.period) if s.use_average else float(gov)
-                dem = min(int(np.floor(_tiered(base, s))), gov)
-                gov -= dem
-                ledger.destroy("demurrage", dem)
-                self.collected[m] += dem
-            spend = min(s.budget, gov)
-            each[m] = spend // n
-            self.institutions[m, SINK] += spend - int(each[m]) * n
-            gov -= spend
-            self.spent[m] += spend
-            if s.funding in ("demurrage", "on_demand"):
-                ledger.destroy("governance_surplus", gov)
-                gov = 0
-            self.institutions[m, self.gov] = gov
+            each[m], collected, spent = s.govern(ledger, self.institutions[m], int(self.gov_period_sum[m]))
+            self.collected[m] += collected
+            self.spent[m] += spent
         self._launch(self.kb.credit_each, n, self.balance, self.no_participants, n, self.cuda.to_device(each))
 
     def _accrue(self, participants, lo: int, n: int, tick: int) -> None:
@@ -234,10 +213,7 @@ class BatchEngine:
             return
         self.accrued = self.cuda.to_device(np.zeros_like(t))
         for m, ledger in enumerate(self.ledgers):
-            dem, gi = int(t[m, 0]), int(t[m, 1])
-            ledger.destroy("demurrage", dem)
-            ledger.create("gi", gi)
-            self.collected[m] += dem
+            self.collected[m] += self.sumsy.book_accrual(ledger, int(t[m, 0]), int(t[m, 1]))
 
     def _sumsy_tick(self, tick: int) -> None:
         s = self.sumsy
@@ -256,7 +232,7 @@ class BatchEngine:
     # -- events (Events) --------------------------------------------------------------------------
     def _events_tick(self, tick: int) -> None:
         for j, (e, lo, hi, _) in enumerate(self.events.plan):
-            if not (tick == e.tick or (e.every > 0 and tick > e.tick and (tick - e.tick) % e.every == 0)):
+            if not self.events.due(e, tick):
                 continue
             if self.sumsy is not None and self.sumsy.transactional:
                 self._accrue(self.no_participants, lo, hi - lo, tick)
@@ -327,8 +303,6 @@ class BatchEngine:
         return stats.copy_to_host(), values.copy_to_host()
 
     def run(self, progress=None) -> list[RunResult]:
-        import os
-
         sc, M, cuda = self.sc, self.M, self.cuda
         ticks = sample_ticks(sc)
         grid = quantile_grid(sc)
@@ -353,7 +327,6 @@ class BatchEngine:
                 extra["governance_balance"] = np.zeros((M, ns), np.int64)
         snap_ticks = list(sc.run.snapshot_ticks)
         snapshots = np.zeros((M, len(snap_ticks), self.N), np.int64) if snap_ticks else None
-        snap_at = {t: k for k, t in enumerate(snap_ticks)}
 
         def sample(j):
             self._book_accrual()
@@ -378,44 +351,16 @@ class BatchEngine:
                     extra["governance_spending"][:, j] = self.spent
                     self.spent[:] = 0
 
-        def snapshot(t):
-            snapshots[:, snap_at[t]] = self.balance.copy_to_host()
+        def snapshot(k, t):
+            snapshots[:, k] = self.balance.copy_to_host()
 
-        if 0 in snap_at:
-            snapshot(0)
-        self.check(-1)
-        sample(0)
-        mode = os.environ.get("SPMS_MC_CHECK_LEDGER") or sc.run.check_ledger
-        if mode not in ("tick", "period", "off"):
-            raise ValueError(f"SPMS_MC_CHECK_LEDGER = {mode!r}; accepted: tick, period, off")
-        period, T = sc.run.period, sc.run.ticks
-        t0 = last_report = time.perf_counter()
-        j, next_sample = 1, int(ticks[1])
-        on_tick = [f for p, f in ((self.events, self._events_tick), (self.sumsy, self._sumsy_tick),
-                                  (self.exchange, self._exchange_tick)) if p is not None]
-        order_names = [p.name for p in self.procs]
-        if order_names != [p.name for p in (self.events, self.sumsy, self.exchange) if p is not None]:
-            raise RuntimeError(f"the batch runs events, sumsy, exchange in this order; the regime has {order_names}")
-        for t in range(T):
-            if t % period == 0 and self.sumsy is not None:
-                self._sumsy_period_start(t)
-            for f in on_tick:
-                f(t)
-            if mode == "tick" or (mode == "period" and (t + 1) % period == 0):
-                self.check(t)
-            if t + 1 == next_sample:
-                sample(j)
-                j += 1
-                next_sample = int(ticks[j]) if j < len(ticks) else -1
-            if t + 1 in snap_at:
-                snapshot(t + 1)
-            if progress is not None:
-                now = time.perf_counter()
-                if now - last_report > 0.25 or t + 1 == T:
-                    progress(t + 1, T)
-                    last_report = now
-        if mode != "off":
-            self.check(T - 1)
+        # each mechanism's batched hooks, in the regime's order (batch_problems refuses the others)
+        hooks = {"sumsy": (self._sumsy_period_start, self._sumsy_tick), "events": (None, self._events_tick),
+                 "exchange": (None, self._exchange_tick)}
+        t0 = time.perf_counter()
+        run_ticks(sc, ticks, on_period=[hooks[p.name][0] for p in self.procs if hooks[p.name][0]],
+                  on_tick=[hooks[p.name][1] for p in self.procs], check=self.check, sample=lambda j, t: sample(j),
+                  snapshot=snapshot, progress=progress)
         cuda.synchronize()
         wall = time.perf_counter() - t0
         return [RunResult(scenario=sc, seed=self.seed, member=member, ticks=ticks, flows=list(self.flows),
@@ -425,14 +370,9 @@ class BatchEngine:
                           snapshots=snapshots[m] if snapshots is not None else None,
                           extra_units={name: u for p in self.procs for name, u in p.output_units().items()
                                        if u != "currency units"},
-                          samples_taken=len(ticks), process_order=order_names, wall_seconds=wall)
+                          samples_taken=len(ticks), process_order=[p.name for p in self.procs],
+                          wall_seconds=wall)
                 for m, member in enumerate(self.members)]
-
-
-def _tiered(base: float, s) -> float:
-    from spms_mc_kernels.sumsy import tiered_charge
-
-    return tiered_charge(base, s.tier_lower, s.tier_rate)
 
 
 def simulate_batch(sc: Scenario, seed: int, members, progress=None):

@@ -34,10 +34,11 @@ from spms_mc_kernels import rng
 
 from ..core.backend import get_backend
 from ..core.config import Scenario
-from ..core.errors import IdentityError, LedgerError, SimulationStopped
+from ..core.errors import IdentityError, LedgerError
 from ..core.ledger import Ledger
 from ..core.registry import Mechanism, build_mechanisms, flow_names, mechanisms
 from ..core.state import SINK, State, allocate
+from .loop import run_ticks
 
 SEED_MAX = 2**64 - 1
 # Below this many accounts a member runs its kernels on one thread: a parallel launch costs more
@@ -157,51 +158,11 @@ class Engine:
 
         snap_ticks = list(sc.run.snapshot_ticks)
         snapshots = np.zeros((len(snap_ticks), st.n_accounts), np.int64) if snap_ticks else None
-        snap_at = {t: k for k, t in enumerate(snap_ticks)}
-        if 0 in snap_at:
-            self.backend.to_host(st.balance, snapshots[snap_at[0]])
-        self.check(-1)
-        sample(0, -1)
-        # SPMS_MC_CHECK_LEDGER overrides how often the identity is checked (the test suite sets
-        # "tick"); checking never changes results, so it is not part of the scenario fingerprint.
-        mode = os.environ.get("SPMS_MC_CHECK_LEDGER") or sc.run.check_ledger
-        if mode not in ("tick", "period", "off"):
-            raise ValueError(f"SPMS_MC_CHECK_LEDGER = {mode!r}; accepted: tick, period, off")
-        period = sc.run.period
-        T = sc.run.ticks
-        t0 = last_report = time.perf_counter()
-        j = 1
-        on_period = [p.on_period_start for p in self.processes]
-        on_tick = [p.on_tick for p in self.processes]
-        every_tick = mode == "tick"
-        every_period = mode == "period"
-        next_sample = int(ticks[1])
-        stop_reason = ""
-        for t in range(T):
-            try:
-                if t % period == 0:
-                    for f in on_period:
-                        f(t)
-                for f in on_tick:
-                    f(t)
-            except SimulationStopped as stop:
-                stop_reason = str(stop)
-                break
-            if every_tick or (every_period and (t + 1) % period == 0):
-                self.check(t)
-            if t + 1 == next_sample:
-                sample(j, t)
-                j += 1
-                next_sample = int(ticks[j]) if j < len(ticks) else -1
-            if snap_at and t + 1 in snap_at:
-                self.backend.to_host(st.balance, snapshots[snap_at[t + 1]])
-            if progress is not None:
-                now = time.perf_counter()
-                if now - last_report > 0.25 or t + 1 == T:
-                    progress(t + 1, T)
-                    last_report = now
-        if mode != "off":
-            self.check(T - 1)
+        t0 = time.perf_counter()
+        j, stop_reason = run_ticks(
+            sc, ticks, on_period=[p.on_period_start for p in self.processes],
+            on_tick=[p.on_tick for p in self.processes], check=self.check, sample=sample,
+            snapshot=lambda k, t: self.backend.to_host(st.balance, snapshots[k]), progress=progress)
         extra_units = {name: u for name, u in units.items() if u != "currency units"}
         return RunResult(scenario=sc, seed=self.seed, member=self.member, ticks=ticks, flows=ledger.flows,
                          money_stock=out_money, flows_created=out_created, flows_destroyed=out_destroyed,

@@ -34,7 +34,7 @@ DESCRIPTIONS = {
     "balances": ("currency units", "every account's balance at the snapshot ticks (households, then firms)"),
     "top1_cross_tick": ("ticks", "first sampled tick at which the top-1 % share of household net wealth (of "
                                  "money where the regime has no other holdings) reaches run.lock_in_threshold "
-                                 "(NaN: never) - the lock-in monitor of seeds/predistribution_ai_age.md"),
+                                 "(NaN: never) - the lock-in monitor of the predistribution essay, docs/sources.md"),
     "gini_wealth": ("1", "Gini coefficient of household net wealth (money + equity at capitalised dividends - loans)"),
     "top1_share_wealth": ("1", "share of household net wealth held by the richest 1 %"),
     "top10_share_wealth": ("1", "share of household net wealth held by the richest 10 %"),

@@ -17,7 +17,7 @@ def warmup(sc: Scenario, batch: bool = False) -> float:
     compilation out of throughput figures and away from concurrent cache writers. The copy keeps
     every process and option of ``sc`` but has 8 households, one period and one sample; it is built
     with ``dataclasses.replace`` (indices are clamped, so it needs no validation). With ``batch``
-    the copy runs as a batch of two members (:mod:`spms_mc.batch`, the batched CUDA kernels).
+    the copy runs as a batch of two members (:mod:`spms_mc.engine.batch`, the batched CUDA kernels).
     """
     t0 = time.perf_counter()
     small = tiny_copy(sc)

@@ -177,7 +177,7 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     dry_run : for slurm/pbs, return the job script instead of running
     tick_progress : callable ``(ticks_done, ticks_total)`` for the first task (run in this process)
     gpu_batch : with ``run.backend = "cuda"``, members advanced together on one GPU
-        (:mod:`spms_mc.batch`; default: as many as fit in half the device's free memory). The local
+        (:mod:`spms_mc.engine.batch`; default: as many as fit in half the device's free memory). The local
         and sync schedulers run the batches one after another in this process (one GPU); a cluster
         scheduler sends each batch to a worker. Results do not depend on it.
 

@@ -1,4 +1,4 @@
-"""Performance benchmarks, measured as ratios to the machine's own limits (DESIGN.md "Performance
+"""Performance benchmarks, measured as ratios to the machine's own limits (docs/design.md, "Performance
 is measured as ratios").
 
 Absolute times on shared machines are noise, so every figure here is a kernel or engine rate
@@ -27,7 +27,7 @@ timed (compilation, page faults). The engine's hooks run on the thread count
     :func:`spms_mc.simulate` of the ``sumsy`` preset, minus the baseline, per household; and the
     state's own ``nbytes() / N``. Target <= 32 B/household.
 ``economy_tick``
-    A whole period of the ``ai_bau`` preset (:class:`spms_mc.economy.ProductionEconomy` with bank
+    A whole period of the ``ai_bau`` preset (:class:`spms_mc.mechanisms.economy.ProductionEconomy` with bank
     credit: wages, dividends and loan service at the period start, consumption and credit every
     tick) at ``min(N, 10^6)`` households and one firm per 1000 households: the hooks called the way
     :meth:`Engine.run` calls them plus the ledger check after the period (``run.check_ledger =
@@ -187,7 +187,7 @@ def _run_period(eng, k: int) -> None:
 @contextmanager
 def engine_threads(n_accounts: int):
     """The thread count :meth:`Engine.run` uses for a member of this size (one thread below
-    ``spms_mc.engine.PARALLEL_MIN_ACCOUNTS``), restored afterwards."""
+    ``spms_mc.engine.member.PARALLEL_MIN_ACCOUNTS``), restored afterwards."""
     import numba
 
     from ..engine import member as engine

@@ -26,7 +26,7 @@ from ..core.state import EMPTY, SINK, allocate
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BankConfig:
-    """Bank-credit money (MODEL.md section 4): banks lend to spenders short of money."""
+    """Bank-credit money (docs/model.md section 4.1): banks lend to spenders short of money."""
 
     enabled: bool = key(False, Bool, "bank credit: spending beyond a balance is borrowed, creating deposits")
     interest: float = key(0.004, Float(0, 1), "interest rate per period on loans outstanding")
@@ -209,7 +209,7 @@ class Bank:
 
 
 class SumsyReplay(Mechanism):
-    """The SuMSy paper's comparison run (`seeds/sumsy_money_supply_model.md`, closing notes): "for
+    """The SuMSy paper's comparison run (docs/sources.md, the SuMSy paper's closing notes; docs/model.md section 4.2): "for
     each agent, perform the exact same transactions (same random seed) and top up 'missing' wealth
     with loans".
 

@@ -1,5 +1,5 @@
 """The production economy with AI automation, government money and bank credit (docs/model.md
-sections 3 and 4; the SuMSy paper's comparison with post-Keynesian money, sections 1 and 7, and the
+sections 3 and 4; the SuMSy paper's comparison with post-Keynesian money, the abstract and section 2, and the
 K-shape and top-1 % lock-in of the predistribution paper, docs/sources.md).
 
 One accounting period is one production cycle. At each period start (:meth:`ProductionEconomy.
@@ -56,7 +56,7 @@ from .credit import Bank
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EconomyConfig:
-    """The production economy with AI automation (MODEL.md section 3)."""
+    """The production economy with AI automation (docs/model.md section 3)."""
 
     enabled: bool = key(False, Bool, "the production economy: firms, wages, profits, consumption, AI automation")
     ai_complementary_share: float = key(0.2, Float(0, 1), "share of households that are AI-complementary workers")

@@ -245,58 +245,85 @@ class SumsyMoney(Mechanism):
             self._apply_loans(tick)
         self.ledger.guard(int(self.gi) * st.n_eligible, "guaranteed income")
         if self.transactional:
-            dem, gi = b.accrue_accounts(EMPTY, st.n_accounts, tick, st.balance, st.last_tick, st.flags,
-                                        self.period, self.gi, self.buffer, st.buffer_by_account,
-                                        self.tier_lower, self.tier_rate)
-            self.ledger.destroy("demurrage", dem)
-            self.ledger.create("gi", gi)
-            self.collected += int(dem)
+            self.touch(EMPTY, st.n_accounts, tick)
             return
         charge = tick > 0
-        tax_rate = 0.0
-        if charge and self.funding == "fixed_rate":
-            tax_rate = self.gov_rate
-        elif charge and self.funding == "on_demand":
+        base = 0.0
+        if charge and self.funding == "on_demand":
             base = b.sum_charge_base(st.balance, st.period_sum, self.use_average, self.period)
-            ceiling = self.gov_rate * base
-            tax_rate = self.gov_rate * min(1.0, self.budget / ceiling) if ceiling > 0 else 0.0
         dem, tax, gi = b.settle_period(st.balance, st.period_sum, self.use_average, self.period, st.flags,
                                        charge, self.gi, self.buffer, st.buffer_by_account,
-                                       self.tier_lower, self.tier_rate, tax_rate, st.n_eligible)
-        self.ledger.create("gi", gi)
-        self.collected += int(dem)
-        if self.funding == "demurrage":
-            st.institutions[self.gov] += dem
-        else:
-            self.ledger.destroy("demurrage", dem)
-        st.institutions[self.gov] += tax
+                                       self.tier_lower, self.tier_rate, self.tax_rate(charge, base), st.n_eligible)
+        self.collected += self.book_settlement(self.ledger, st.institutions, dem, tax, gi)
         if charge and self.funding != "none":
-            self._govern()
+            each, collected, spent = self.govern(self.ledger, st.institutions, self.gov_period_sum)
+            self.backend.credit_each(st.balance, EMPTY, st.n_eligible, np.int64(each))  # eligible = first n
+            self.collected += collected
+            self.spent += spent
 
-    def _govern(self) -> None:
-        st = self.state
-        gov = int(st.institutions[self.gov])
-        if self.funding == "fixed_rate":  # a non-eligible account: pays demurrage on its average
-            base = (self.gov_period_sum / self.period) if self.use_average else float(gov)
+    # -- the rules of one member's period start, shared with the batched engine ---------------------
+    def charge_base(self, total: int) -> float:
+        """The demurrage base of all accounts from the sum of their period sums (or end balances)."""
+        return total / self.period if self.use_average else float(total)
+
+    def tax_rate(self, charge: bool, base: float) -> float:
+        """The governance tax rate of a period start: ``fixed_rate``: the rate; ``on_demand``: the
+        fraction F of the upper bound just large enough for the budget, given the demurrage base of
+        all accounts (paper 5.3)."""
+        if not charge or self.funding not in ("fixed_rate", "on_demand"):
+            return 0.0
+        if self.funding == "fixed_rate":
+            return self.gov_rate
+        ceiling = self.gov_rate * base
+        return self.gov_rate * min(1.0, self.budget / ceiling) if ceiling > 0 else 0.0
+
+    def book_settlement(self, ledger, institutions, dem, tax, gi) -> int:
+        """Book a period start's totals in a member's ledger and institutional accounts: GI created;
+        demurrage destroyed, or to the governance account with demurrage funding; the governance
+        tax to the governance account. Returns the demurrage collected."""
+        ledger.create("gi", gi)
+        if self.funding == "demurrage":
+            institutions[self.gov] += dem
+        else:
+            ledger.destroy("demurrage", dem)
+        institutions[self.gov] += tax
+        return int(dem)
+
+    def govern(self, ledger, institutions, gov_period_sum: int) -> tuple[int, int, int]:
+        """One period of governance spending for a member (paper 4.5 and 5.3): with ``fixed_rate``
+        the governance account first pays demurrage on its own average (or end) balance as a
+        non-eligible account; then it spends up to the budget in equal shares to the eligible
+        households (rounded down, the remainder to the sink); with ``demurrage`` or ``on_demand``
+        funding the surplus is destroyed. Books it all and returns ``(each household's share,
+        demurrage collected, spent)``; the caller pays the shares."""
+        n = self.state.n_eligible
+        gov = int(institutions[self.gov])
+        dem = 0
+        if self.funding == "fixed_rate":
+            base = (gov_period_sum / self.period) if self.use_average else float(gov)
             dem = min(int(np.floor(tiered_charge(base, self.tier_lower, self.tier_rate))), gov)
             gov -= dem
-            self.ledger.destroy("demurrage", dem)
-            self.collected += dem
+            ledger.destroy("demurrage", dem)
         spend = min(self.budget, gov)
-        each = spend // st.n_eligible
-        self.backend.credit_each(st.balance, EMPTY, st.n_eligible, np.int64(each))  # eligible = first n
-        st.institutions[SINK] += spend - each * st.n_eligible
+        each = spend // n
+        institutions[SINK] += spend - each * n
         gov -= spend
-        self.spent += spend
         if self.funding in ("demurrage", "on_demand"):
-            self.ledger.destroy("governance_surplus", gov)
+            ledger.destroy("governance_surplus", gov)
             gov = 0
-        st.institutions[self.gov] = gov
+        institutions[self.gov] = gov
+        return each, dem, spend
+
+    def book_accrual(self, ledger, dem, gi) -> int:
+        """Book a transactional accrual (demurrage destroyed, GI created); returns the demurrage."""
+        ledger.destroy("demurrage", dem)
+        ledger.create("gi", gi)
+        return int(dem)
 
     def on_tick(self, tick: int) -> None:
         st = self.state
         if self.transactional:
-            if self.sc.exchange.rule != "none":
+            if self.exchanging:
                 self.touch(st.participants, st.n_participants, tick)
             return
         if self.use_average:
@@ -315,9 +342,13 @@ class SumsyMoney(Mechanism):
         dem, gi = self.backend.accrue_accounts(accounts, n, tick, st.balance, st.last_tick, st.flags,
                                                self.period, self.gi, self.buffer, st.buffer_by_account,
                                                self.tier_lower, self.tier_rate)
-        self.ledger.destroy("demurrage", dem)
-        self.ledger.create("gi", gi)
-        self.collected += int(dem)
+        self.collected += self.book_accrual(self.ledger, dem, gi)
+
+    def bind(self, others) -> None:
+        """Transactional: the exchange's participants are accrued every tick before they trade."""
+        self.exchanging = "exchange" in others
+
+    exchanging = False
 
     def flows_booked(self) -> tuple[str, ...]:
         return ("gi",) + self.destroys

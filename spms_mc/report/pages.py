@@ -29,7 +29,7 @@ import xarray as xr
 from ..ensemble import store as zstore
 
 CORE_DIMS = {"member", "time", "quantile", "flow", "tracked", "snapshot", "account"}
-LOCK_IN = 0.40  # top-1 % share lock-in threshold (seeds/predistribution_ai_age.md)
+LOCK_IN = 0.40  # top-1 % share lock-in threshold (the predistribution essay, docs/sources.md)
 MAX_PANELS = 12
 MAX_LINES = 8
 SHARES = (("gini", "Gini coefficient"), ("top1_share", "top-1 % share"),
@@ -189,7 +189,7 @@ def fig_fan_charts(ds, plt):
     return fig
 
 
-# the regime's own variables, shown when a store has them (MODEL.md section 8)
+# the regime's own variables, shown when a store has them (docs/model.md section 8)
 REGIME_VARIABLES = (("labour_share", "labour share"), ("unemployment", "unemployment"),
                     ("price_level", "price level"), ("top1_share_wealth", "top-1 % share of net wealth"),
                     ("gini_wealth", "Gini of net wealth"), ("loans_outstanding", "loans outstanding"),

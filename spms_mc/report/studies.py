@@ -2,7 +2,7 @@
 analytic reference beside the measurement.
 
 * :func:`convergence_study` - SuMSy money stock against |eligible| x GI / d and convergence time
-  against d (SuMSy paper, `seeds/sumsy_money_supply_model.md`, conclusions 3 and 5). Without
+  against d (SuMSy paper, the SuMSy paper (docs/sources.md), conclusions 3 and 5). Without
   rounding the stock follows ``M_x = M* (1 - (1 - d)^x)`` from zero, so it first stays within
   ``rtol`` of ``M*`` after ``ceil(ln(rtol) / ln(1 - d))`` periods.
 * :func:`distribution_study` - exchange rules against their analytic stationary laws: the pooled
@@ -10,10 +10,10 @@ analytic reference beside the measurement.
   2000); with lambda > 0 the law is close to a gamma distribution of shape n = 1 + 3 lambda / (1 - lambda)
   (Patriarca, Chakraborti & Kaski 2004, Phys. Rev. E 70, 016104), whose Gini is
   Gamma(n + 1/2) / (n Gamma(n) sqrt(pi)); the yard sale without redistribution condenses (Gini -> 1).
-* :func:`regime_comparison` - the seeds' K-shape question with the mechanisms built so far: a
+* :func:`regime_comparison` - the seed papers' K-shape question (docs/sources.md) with the mechanisms built so far: a
   yard-sale economy with wealth-attained advantage, with and without SuMSy guaranteed income and
   demurrage, on the same seeds; reports when the top-1 % share crosses the lock-in threshold
-  (0.40, `seeds/predistribution_ai_age.md`).
+  (0.40, the predistribution essay (docs/sources.md)).
 """
 from __future__ import annotations
 
