@@ -1,16 +1,22 @@
 """Where kernels run. The mechanisms call kernels through a backend object, picked by ``run.backend``.
 
 :class:`CPUBackend` binds the numba CPU kernels; :class:`CUDABackend` provides the same names with
-the same semantics on one member's device arrays (:mod:`spms_mc_kernels.cuda`). A batch of members
-on one GPU has its own engine, :mod:`spms_mc.engine.batch`.
+the same semantics on one member's device arrays (:mod:`spms_mc_kernels.cuda`). The backends hold
+the kernels every mechanism shares (sums, minima, equal shares, the distribution metrics, net-wealth
+holdings, moving a member's state); each mechanism brings its own from the registry: a dict of
+CPU kernels (:attr:`~spms_mc.core.registry.Mechanism.cpu_kernels`) and a class of CUDA wrappers
+(:attr:`~spms_mc.core.registry.Mechanism.cuda_methods`) that the CUDA backend is composed with. A
+batch of members on one GPU has its own engine, :mod:`spms_mc.engine.batch`.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import prange
-from spms_mc_kernels import economy, events, exchange, metrics, reduce, sumsy
+from spms_mc_kernels import economy, exchange, metrics, reduce
 from spms_mc_kernels._jit import kernel
 from spms_mc_kernels.rng import draw_uniform, permute
+
+from . import registry
 
 
 @kernel(parallel=True)
@@ -49,36 +55,18 @@ class CPUBackend:
 
     def __init__(self, parallel: bool = True):
         self.parallel = parallel
-        if not parallel:
-            for name in dir(type(self)):
-                k = getattr(type(self), name)
-                if hasattr(k, "serial"):
-                    setattr(self, name, k.serial)
+        kernels = {name: getattr(type(self), name) for name in dir(type(self))}
+        for m in registry.mechanisms():  # each mechanism's own kernels (Mechanism.cpu_kernels)
+            kernels.update(m.cpu_kernels)
+        for name, k in kernels.items():
+            if hasattr(k, "serial"):
+                setattr(self, name, k if parallel else k.serial)
 
-    settle_period = staticmethod(sumsy.settle_period)
-    sum_charge_base = staticmethod(sumsy.sum_charge_base)
-    accumulate_period = staticmethod(sumsy.accumulate_period)
-    accrue_accounts = staticmethod(sumsy.accrue_accounts)
-    random_fraction_debit = staticmethod(exchange.random_fraction_debit)
-    random_fraction_debit_accumulate = staticmethod(exchange.random_fraction_debit_accumulate)
-    random_fraction_credit = staticmethod(exchange.random_fraction_credit)
-    saving_propensity_exchange = staticmethod(exchange.saving_propensity_exchange)
-    yard_sale_exchange = staticmethod(exchange.yard_sale_exchange)
-    collect_fraction = staticmethod(exchange.collect_fraction)
     credit_each = staticmethod(exchange.credit_each)
-    sum_participants = staticmethod(exchange.sum_participants)
-    inject = staticmethod(events.inject)
-    lose = staticmethod(events.lose)
     sum_int64 = staticmethod(reduce.sum_int64)
     min_int64 = staticmethod(reduce.min_int64)
     distribution_stats = staticmethod(metrics.distribution_stats)
     distribution_stats_runs = staticmethod(metrics.distribution_stats_runs)
-    employment_weights = staticmethod(economy.employment_weights)
-    pay_households = staticmethod(economy.pay_households)
-    spending_shortfall = staticmethod(economy.spending_shortfall)
-    consume = staticmethod(economy.consume)
-    service_loans = staticmethod(economy.service_loans)
-    debit_or_borrow = staticmethod(economy.debit_or_borrow)
     add_holdings = staticmethod(economy.add_holdings)
 
     def adopt(self, state) -> None:
@@ -110,7 +98,8 @@ def get_backend(name: str, parallel: bool = True):
     if name == "cpu":
         return CPUBackend(parallel)
     if name == "cuda":
-        return CUDABackend()
+        mixins = tuple(m.cuda_methods for m in registry.mechanisms() if m.cuda_methods is not None)
+        return type("CUDABackend", (CUDABackend, *mixins), {})()
     raise ValueError(f"run.backend = {name!r} is not available; accepted: cpu, cuda")
 
 
@@ -196,62 +185,9 @@ class CUDABackend:
         return t.copy_to_host() if t is not None else None
 
     # -- kernels --------------------------------------------------------------------------------
-    def settle_period(self, balance, period_sum, use_average, period, flags, charge, gi, buffer, bba,
-                      tier_lower, tier_rate, tax_rate, eligible_prefix=-1):
-        t = self._run(self.k.settle_period, balance.shape[0], balance, self.dev(period_sum), use_average, period,
-                      flags, charge, gi, buffer, self.dev(bba), self.dev(tier_lower), self.dev(tier_rate),
-                      tax_rate, totals=3)
-        return int(t[0]), int(t[1]), int(t[2])
-
-    def sum_charge_base(self, balance, period_sum, use_average, period):
-        t = self._run(self.k.sum_charge_base, balance.shape[0], balance, self.dev(period_sum), use_average,
-                      totals=1)
-        return t[0] / period if use_average else float(t[0])
-
-    def accumulate_period(self, balance, period_sum, first):
-        self._run(self.k.accumulate_period, balance.shape[0], balance, period_sum, first)
-
-    def accrue_accounts(self, participants, n, tick, balance, last_tick, flags, period, gi, buffer, bba,
-                        tier_lower, tier_rate):
-        t = self._run(self.k.accrue_accounts, n, self.dev(participants), n, tick, balance, last_tick, flags,
-                      period, gi, buffer, self.dev(bba), self.dev(tier_lower), self.dev(tier_rate), totals=2)
-        return int(t[0]), int(t[1])
-
-    def random_fraction_debit(self, balance, scratch, participants, n, skey, fraction):
-        return int(self._run(self.k.random_fraction_debit, n, balance, scratch, self.dev(participants), n, skey,
-                             fraction, self._empty, False, False, totals=1)[0])
-
-    def random_fraction_debit_accumulate(self, balance, scratch, period_sum, first, skey, fraction):
-        n = balance.shape[0]
-        return int(self._run(self.k.random_fraction_debit, n, balance, scratch, self._empty, n, skey, fraction,
-                             period_sum, True, first, totals=1)[0])
-
-    def random_fraction_credit(self, balance, scratch, participants, n, skey):
-        self._run(self.k.random_fraction_credit, n, balance, scratch, self.dev(participants), n, skey)
-
-    def saving_propensity_exchange(self, balance, participants, n, skey_pair, skey_share, give):
-        self._run(self.k.saving_propensity_exchange, n // 2 + 1, balance, self.dev(participants), n, skey_pair,
-                  skey_share, give, self.k.feistel_half_bits(n))
-
-    def yard_sale_exchange(self, balance, participants, n, skey_pair, skey_coin, fraction, zeta, mean):
-        self._run(self.k.yard_sale_exchange, n // 2 + 1, balance, self.dev(participants), n, skey_pair,
-                  skey_coin, fraction, zeta, mean, self.k.feistel_half_bits(n))
-
-    def collect_fraction(self, balance, participants, n, rate):
-        return int(self._run(self.k.collect_fraction, n, balance, self.dev(participants), n, rate, totals=1)[0])
-
     def credit_each(self, balance, participants, n, amount):
         self._run(self.k.credit_each, n, balance, self.dev(participants), n, amount)
         return int(amount) * n
-
-    def sum_participants(self, balance, participants, n):
-        return int(self._run(self.k.sum_participants, n, balance, self.dev(participants), n, totals=1)[0])
-
-    def inject(self, balance, lo, hi, amount, share, skey):
-        return int(self._run(self.k.inject, hi - lo, balance, lo, hi, amount, share, skey, totals=1)[0])
-
-    def lose(self, balance, lo, hi, fraction, share, skey):
-        return int(self._run(self.k.lose, hi - lo, balance, lo, hi, fraction, share, skey, totals=1)[0])
 
     def _sum_min(self, values):
         t = self.cuda.to_device(np.array([0, np.iinfo(np.int64).max], np.int64))
@@ -269,39 +205,6 @@ class CUDABackend:
         """The per-firm sums in the caller's (chunk, firm) array: row 0 holds them, the rest are 0."""
         partial[:] = 0
         sums.copy_to_host(partial[0])
-
-    def employment_weights(self, kind, employer, skill_weight, displacement, firm_factor, skey, partial):
-        weights = self.cuda.to_device(np.zeros(partial.shape[1], np.int64))
-        t = self._run(self.k.employment_weights, kind.shape[0], kind, employer, self.dev(skill_weight), displacement,
-                      self.dev(firm_factor), skey, weights, totals=1)
-        self._per_firm(partial, weights)
-        return int(t[0])
-
-    def pay_households(self, balance, plan, kind, employer, equity, skill_weight, displacement, firm_factor, skey,
-                       wage_bill, weight_sum, dividend_pool, inv_units, tax_rate, a1, a2, subsistence):
-        t = self._run(self.k.pay_households, plan.shape[0], balance, plan, kind, employer, equity,
-                      self.dev(skill_weight), displacement, self.dev(firm_factor), skey, self.dev(wage_bill),
-                      self.dev(np.ascontiguousarray(weight_sum)), dividend_pool, inv_units, tax_rate, a1, a2,
-                      subsistence, totals=4)
-        return tuple(int(x) for x in t)
-
-    def spending_shortfall(self, balance, plan, k, period):
-        return int(self._run(self.k.spending_shortfall, balance.shape[0], balance, plan, k, period, totals=1)[0])
-
-    def consume(self, balance, plan, loans, k, period, lend, grant, cdf, skey, partial):
-        sales = self.cuda.to_device(np.zeros(partial.shape[1], np.int64))
-        t = self._run(self.k.consume, balance.shape[0], balance, plan, loans, k, period, lend, grant, self.dev(cdf),
-                      skey, sales, totals=2)
-        self._per_firm(partial, sales)
-        return int(t[0]), int(t[1])
-
-    def service_loans(self, balance, loans, lo, hi, rate, maturity, limit):
-        t = self._run(self.k.service_loans, hi - lo, balance, loans, lo, hi, rate, maturity, limit, totals=6)
-        return tuple(int(x) for x in t)
-
-    def debit_or_borrow(self, balance, loans, debits, lend, grant):
-        t = self._run(self.k.debit_or_borrow, balance.shape[0], balance, loans, debits, lend, grant, totals=2)
-        return int(t[0]), int(t[1])
 
     def add_holdings(self, out, units, loans, price) -> None:
         """Holdings added on the device to the net wealth in the host array ``out`` (the metrics'

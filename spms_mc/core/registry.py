@@ -22,8 +22,9 @@ Everything a mechanism owns is declared on its class: config sections (keys, def
 docs) and cross-checks (:meth:`Mechanism.check_scenario`), the state arrays it allocates and their
 bytes per account, institutional accounts, the ledger flows it creates and destroys, its outputs
 with units and descriptions, the holdings it adds to household net wealth (:meth:`Mechanism.holdings`),
-its balance-sheet identities (:meth:`Mechanism.identities`), keys that cannot be swept, and whether
-the batched GPU engine runs it. Its kernels are called through the backend object it is given.
+its balance-sheet identities (:meth:`Mechanism.identities`), keys that cannot be swept, its kernel
+bindings (a dict of CPU kernels and a class of CUDA wrappers, which the backends are built from), and
+whether the batched GPU engine runs it. It calls its kernels through the backend object it is given.
 
 Built-in mechanisms are registered when :mod:`spms_mc.mechanisms` is imported (the package
 ``__init__`` does so); other packages can add theirs under the entry-point group
@@ -85,6 +86,8 @@ class Mechanism:
     outputs: ClassVar[dict[str, Output]] = {}  # every output it may report
     arrays: ClassVar[dict[str, str]] = {}  # per-account state arrays it may allocate -> description
     institutions: ClassVar[tuple[str, ...]] = ()  # institutional accounts (scalars, part of the money stock)
+    cpu_kernels: ClassVar[dict] = {}  # backend method name -> numba CPU kernel (bound by CPUBackend)
+    cuda_methods: ClassVar[type | None] = None  # a class of CUDA wrappers of the same names (CUDABackend mixin)
     batched: ClassVar[bool] = False  # the batched GPU engine can run it
     exclusive: ClassVar[bool] = False  # when enabled, the only mechanism of the regime
 
@@ -188,6 +191,7 @@ def register(cls: type[Mechanism]) -> type[Mechanism]:
             "sections": own_sections & (set(other.sections) | set(other.table_arrays)),
             "arrays": set(cls.arrays) & set(other.arrays),
             "institutions": set(cls.institutions) & set(other.institutions),
+            "cpu_kernels": set(cls.cpu_kernels) & set(other.cpu_kernels),
             # a flow or an output may be shared (bank credit in several regimes) if it means the same
             "flows": {k for k in set(cls.flows) & set(other.flows) if cls.flows[k] != other.flows[k]},
             "outputs": {k for k in set(cls.outputs) & set(other.outputs) if cls.outputs[k] != other.outputs[k]},

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from spms_mc_kernels import economy as kernels
 from spms_mc_kernels.economy import SHARE_MARGIN
 from spms_mc_kernels.metrics import distribution_stats
 
@@ -208,6 +209,22 @@ class Bank:
         return out
 
 
+class BankCUDA:
+    """The CUDA wrappers of bank credit's kernels (:mod:`spms_mc_kernels.cuda`), mixed into
+    :class:`~spms_mc.core.backend.CUDABackend`: same names and results as the CPU kernels."""
+
+    def spending_shortfall(self, balance, plan, k, period):
+        return int(self._run(self.k.spending_shortfall, balance.shape[0], balance, plan, k, period, totals=1)[0])
+
+    def service_loans(self, balance, loans, lo, hi, rate, maturity, limit):
+        t = self._run(self.k.service_loans, hi - lo, balance, loans, lo, hi, rate, maturity, limit, totals=6)
+        return tuple(int(x) for x in t)
+
+    def debit_or_borrow(self, balance, loans, debits, lend, grant):
+        t = self._run(self.k.debit_or_borrow, balance.shape[0], balance, loans, debits, lend, grant, totals=2)
+        return int(t[0]), int(t[1])
+
+
 class SumsyReplay(Mechanism):
     """The SuMSy paper's comparison run (docs/sources.md, the SuMSy paper's closing notes; docs/model.md section 4.2): "for
     each agent, perform the exact same transactions (same random seed) and top up 'missing' wealth
@@ -229,6 +246,10 @@ class SumsyReplay(Mechanism):
     flows = Bank.flows
     outputs = {**Bank.outputs, **REPLAY_OUTPUTS}
     arrays = {"loans": "loan principal outstanding of each account (bank credit)"}
+    # the bank's kernels, used by every mechanism that owns a Bank (the replay, the economy)
+    cpu_kernels = {name: getattr(kernels, name) for name in ("service_loans", "debit_or_borrow",
+                                                            "spending_shortfall")}
+    cuda_methods = BankCUDA
     exclusive = True
 
     @classmethod

@@ -46,6 +46,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from spms_mc_kernels import economy as kernels
 from spms_mc_kernels import rng
 from spms_mc_kernels.economy import AI_COMPLEMENTARY, ROUTINE, SHARE_MARGIN, UNEMPLOYED
 
@@ -255,6 +256,33 @@ def split_by_weight(amount: int, weights: np.ndarray) -> np.ndarray:
     return parts
 
 
+class EconomyCUDA:
+    """The CUDA wrappers of the production economy's kernels (:mod:`spms_mc_kernels.cuda`), mixed into
+    :class:`~spms_mc.core.backend.CUDABackend`: same names and results as the CPU kernels."""
+
+    def employment_weights(self, kind, employer, skill_weight, displacement, firm_factor, skey, partial):
+        weights = self.cuda.to_device(np.zeros(partial.shape[1], np.int64))
+        t = self._run(self.k.employment_weights, kind.shape[0], kind, employer, self.dev(skill_weight), displacement,
+                      self.dev(firm_factor), skey, weights, totals=1)
+        self._per_firm(partial, weights)
+        return int(t[0])
+
+    def pay_households(self, balance, plan, kind, employer, equity, skill_weight, displacement, firm_factor, skey,
+                       wage_bill, weight_sum, dividend_pool, inv_units, tax_rate, a1, a2, subsistence):
+        t = self._run(self.k.pay_households, plan.shape[0], balance, plan, kind, employer, equity,
+                      self.dev(skill_weight), displacement, self.dev(firm_factor), skey, self.dev(wage_bill),
+                      self.dev(np.ascontiguousarray(weight_sum)), dividend_pool, inv_units, tax_rate, a1, a2,
+                      subsistence, totals=4)
+        return tuple(int(x) for x in t)
+
+    def consume(self, balance, plan, loans, k, period, lend, grant, cdf, skey, partial):
+        sales = self.cuda.to_device(np.zeros(partial.shape[1], np.int64))
+        t = self._run(self.k.consume, balance.shape[0], balance, plan, loans, k, period, lend, grant, self.dev(cdf),
+                      skey, sales, totals=2)
+        self._per_firm(partial, sales)
+        return int(t[0]), int(t[1])
+
+
 # ---------------------------------------------------------------------------------------------
 # the mechanism
 # ---------------------------------------------------------------------------------------------
@@ -288,6 +316,8 @@ class ProductionEconomy(Mechanism):
               "employer": "household's firm (index among the firms)",
               "equity": "units of the equity index each household holds",
               "plan": "spending a household plans for the period"}
+    cpu_kernels = {name: getattr(kernels, name) for name in ("employment_weights", "pay_households", "consume")}
+    cuda_methods = EconomyCUDA
 
     @classmethod
     def enabled(cls, sc) -> bool:

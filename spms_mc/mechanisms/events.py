@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from spms_mc_kernels import events as kernels
 from spms_mc_kernels import rng
 
 from ..core.config import Choice, Float, Int, ScenarioError, check_money_fits, key
@@ -28,12 +29,25 @@ class EventConfig:
     fraction: float = key(0.0, Float(0, 1), "loss: share of each balance destroyed")
 
 
+class EventsCUDA:
+    """The CUDA wrappers of the events's kernels (:mod:`spms_mc_kernels.cuda`), mixed into
+    :class:`~spms_mc.core.backend.CUDABackend`: same names and results as the CPU kernels."""
+
+    def inject(self, balance, lo, hi, amount, share, skey):
+        return int(self._run(self.k.inject, hi - lo, balance, lo, hi, amount, share, skey, totals=1)[0])
+
+    def lose(self, balance, lo, hi, fraction, share, skey):
+        return int(self._run(self.k.lose, hi - lo, balance, lo, hi, fraction, share, skey, totals=1)[0])
+
+
 class Events(Mechanism):
     """One-off or periodic injections and losses (SuMSy paper section 6, stress scenarios)."""
 
     name = "events"
     order = 20
     table_arrays = {"events": EventConfig}
+    cpu_kernels = {"inject": kernels.inject, "lose": kernels.lose}
+    cuda_methods = EventsCUDA
     flows = {"injection": "created: money injected into accounts", "loss": "destroyed: a share of balances lost"}
     batched = True
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from spms_mc_kernels import exchange as kernels
 from spms_mc_kernels import rng
 
 from ..core.config import Choice, Float, ScenarioError, key
@@ -29,6 +30,37 @@ class ExchangeConfig:
     zeta: float = key(0.0, Float(0), "yard_sale: wealth-attained advantage of the richer party")
 
 
+class ExchangeCUDA:
+    """The CUDA wrappers of the exchange's kernels (:mod:`spms_mc_kernels.cuda`), mixed into
+    :class:`~spms_mc.core.backend.CUDABackend`: same names and results as the CPU kernels."""
+
+    def random_fraction_debit(self, balance, scratch, participants, n, skey, fraction):
+        return int(self._run(self.k.random_fraction_debit, n, balance, scratch, self.dev(participants), n, skey,
+                             fraction, self._empty, False, False, totals=1)[0])
+
+    def random_fraction_debit_accumulate(self, balance, scratch, period_sum, first, skey, fraction):
+        n = balance.shape[0]
+        return int(self._run(self.k.random_fraction_debit, n, balance, scratch, self._empty, n, skey, fraction,
+                             period_sum, True, first, totals=1)[0])
+
+    def random_fraction_credit(self, balance, scratch, participants, n, skey):
+        self._run(self.k.random_fraction_credit, n, balance, scratch, self.dev(participants), n, skey)
+
+    def saving_propensity_exchange(self, balance, participants, n, skey_pair, skey_share, give):
+        self._run(self.k.saving_propensity_exchange, n // 2 + 1, balance, self.dev(participants), n, skey_pair,
+                  skey_share, give, self.k.feistel_half_bits(n))
+
+    def yard_sale_exchange(self, balance, participants, n, skey_pair, skey_coin, fraction, zeta, mean):
+        self._run(self.k.yard_sale_exchange, n // 2 + 1, balance, self.dev(participants), n, skey_pair,
+                  skey_coin, fraction, zeta, mean, self.k.feistel_half_bits(n))
+
+    def collect_fraction(self, balance, participants, n, rate):
+        return int(self._run(self.k.collect_fraction, n, balance, self.dev(participants), n, rate, totals=1)[0])
+
+    def sum_participants(self, balance, participants, n):
+        return int(self._run(self.k.sum_participants, n, balance, self.dev(participants), n, totals=1)[0])
+
+
 class Exchange(Mechanism):
     """Kinetic exchange between active households; money moves, none is created or destroyed
     (the yard-sale redistribution's pooled remainder goes to the rounding sink)."""
@@ -36,6 +68,10 @@ class Exchange(Mechanism):
     name = "exchange"
     order = 50
     sections = {"exchange": ExchangeConfig}
+    cpu_kernels = {name: getattr(kernels, name) for name in (
+        "random_fraction_debit", "random_fraction_debit_accumulate", "random_fraction_credit",
+        "saving_propensity_exchange", "yard_sale_exchange", "collect_fraction", "sum_participants")}
+    cuda_methods = ExchangeCUDA
     batched = True
 
     @classmethod

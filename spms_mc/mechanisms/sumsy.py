@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from spms_mc_kernels import sumsy as kernels
 from spms_mc_kernels.sumsy import ELIGIBLE, tiered_charge
 
 from ..core.config import (INT64_MAX, Bool, Choice, Float, ScenarioError, check_money_fits, key, number,
@@ -125,6 +126,32 @@ def check_sumsy(sc) -> None:
     check_money_fits(sc, "governance.budget", g.budget, n)
 
 
+class SumsyCUDA:
+    """The CUDA wrappers of SuMSy's kernels (:mod:`spms_mc_kernels.cuda`), mixed into
+    :class:`~spms_mc.core.backend.CUDABackend`: same names and results as the CPU kernels."""
+
+    def settle_period(self, balance, period_sum, use_average, period, flags, charge, gi, buffer, bba,
+                      tier_lower, tier_rate, tax_rate, eligible_prefix=-1):
+        t = self._run(self.k.settle_period, balance.shape[0], balance, self.dev(period_sum), use_average, period,
+                      flags, charge, gi, buffer, self.dev(bba), self.dev(tier_lower), self.dev(tier_rate),
+                      tax_rate, totals=3)
+        return int(t[0]), int(t[1]), int(t[2])
+
+    def sum_charge_base(self, balance, period_sum, use_average, period):
+        t = self._run(self.k.sum_charge_base, balance.shape[0], balance, self.dev(period_sum), use_average,
+                      totals=1)
+        return t[0] / period if use_average else float(t[0])
+
+    def accumulate_period(self, balance, period_sum, first):
+        self._run(self.k.accumulate_period, balance.shape[0], balance, period_sum, first)
+
+    def accrue_accounts(self, participants, n, tick, balance, last_tick, flags, period, gi, buffer, bba,
+                        tier_lower, tier_rate):
+        t = self._run(self.k.accrue_accounts, n, self.dev(participants), n, tick, balance, last_tick, flags,
+                      period, gi, buffer, self.dev(bba), self.dev(tier_lower), self.dev(tier_rate), totals=2)
+        return int(t[0]), int(t[1])
+
+
 class SumsyMoney(Mechanism):
     """Guaranteed income + demurrage, in the periodic or transactional variant, with governance.
 
@@ -161,6 +188,9 @@ class SumsyMoney(Mechanism):
               "last_tick": "transactional: the tick up to which an account's GI and demurrage are accrued",
               "buffer_by_account": "demurrage-free buffer of each account when buffers are lent"}
     institutions = ("governance",)
+    cpu_kernels = {"settle_period": kernels.settle_period, "sum_charge_base": kernels.sum_charge_base,
+                   "accumulate_period": kernels.accumulate_period, "accrue_accounts": kernels.accrue_accounts}
+    cuda_methods = SumsyCUDA
     batched = True
 
     @classmethod
