@@ -17,7 +17,7 @@ demurrage, ``total += rate * part``; to keep the same bits on a GPU that sum mus
 into fused multiply-adds. numba-cuda does contract them (NVVM's default ``-fma=1``, even with
 ``fastmath=False``: ``a * b + c`` compiles to ``fma.rn.f64``), so importing this module switches
 contraction off for every non-fastmath CUDA compilation of the process (:func:`no_fma_contraction`);
-``tests/cuda_ptx_check.py`` compiles every kernel to PTX and finds no ``fma`` instruction in it.
+``tests/engine/cuda_ptx_check.py`` compiles every kernel to PTX and finds no ``fma`` instruction in it.
 """
 import math
 

@@ -88,7 +88,10 @@ class Mechanism:
     institutions: ClassVar[tuple[str, ...]] = ()  # institutional accounts (scalars, part of the money stock)
     cpu_kernels: ClassVar[dict] = {}  # backend method name -> numba CPU kernel (bound by CPUBackend)
     cuda_methods: ClassVar[type | None] = None  # a class of CUDA wrappers of the same names (CUDABackend mixin)
-    batched: ClassVar[bool] = False  # the batched GPU engine can run it
+    # a class of batched hooks for many members on one GPU (spms_mc.engine.batch): built as
+    # ``batch_methods(engine, mechanism)``, with ``on_period_start``, ``on_tick``, ``book`` (before
+    # checks and samples) and ``sample`` (per-member outputs) where it has them; None: not batched
+    batch_methods: ClassVar[type | None] = None
     exclusive: ClassVar[bool] = False  # when enabled, the only mechanism of the regime
 
     @classmethod

@@ -210,7 +210,8 @@ class _KernelTimer:
         self.calls: dict[str, int] = {}
         self.wrapped: list[str] = []
         self.own: dict = {}  # instance attributes replaced (the serial twins of a small engine)
-        names = [k for k in dir(type(eng.backend)) if not k.startswith("_") and k != "name"]
+        names = sorted({k for k in list(dir(type(eng.backend))) + list(vars(eng.backend))
+                        if not k.startswith("_") and k not in ("name", "parallel")})
         for name in names:
             fn = getattr(eng.backend, name)
             if callable(fn):

@@ -40,6 +40,37 @@ class EventsCUDA:
         return int(self._run(self.k.lose, hi - lo, balance, lo, hi, fraction, share, skey, totals=1)[0])
 
 
+class EventsBatch:
+    """Events for a batch of members on one GPU: the schedule of :class:`Events` (:meth:`Events.due`,
+    its plan), one launch per event for all members, each drawing on its own member's stream."""
+
+    def __init__(self, engine, mechanism: Events):
+        e = self.e = engine
+        self.ev = mechanism
+        self.keys = [e.cuda.to_device(np.array([rng.stream_key(k, 0, rng.STREAM_EVENT_BASE + j) for k in e.keys],
+                                               np.uint64)) for j in range(len(mechanism.plan))]
+
+    def on_tick(self, tick: int) -> None:
+        e = self.e
+        sumsy = e.parts.get("sumsy")
+        for j, (ev, lo, hi, _) in enumerate(self.ev.plan):
+            if not self.ev.due(ev, tick):
+                continue
+            if sumsy is not None and sumsy.s.transactional:
+                sumsy.accrue(e.no_participants, lo, hi - lo, tick)
+            if ev.kind == "injection":
+                amount = e.sc.minor(ev.amount)
+                for ledger in e.ledgers:
+                    ledger.guard(amount * (hi - lo), f"injection at tick {tick}")
+                t = e.totals(e.kb.inject, hi - lo, e.balance, lo, hi, np.int64(amount), ev.share, self.keys[j])
+                for m, ledger in enumerate(e.ledgers):
+                    ledger.create("injection", int(t[m, 0]))
+            else:
+                t = e.totals(e.kb.lose, hi - lo, e.balance, lo, hi, ev.fraction, ev.share, self.keys[j])
+                for m, ledger in enumerate(e.ledgers):
+                    ledger.destroy("loss", int(t[m, 0]))
+
+
 class Events(Mechanism):
     """One-off or periodic injections and losses (SuMSy paper section 6, stress scenarios)."""
 
@@ -48,8 +79,8 @@ class Events(Mechanism):
     table_arrays = {"events": EventConfig}
     cpu_kernels = {"inject": kernels.inject, "lose": kernels.lose}
     cuda_methods = EventsCUDA
+    batch_methods = EventsBatch
     flows = {"injection": "created: money injected into accounts", "loss": "destroyed: a share of balances lost"}
-    batched = True
 
     @classmethod
     def enabled(cls, sc) -> bool:

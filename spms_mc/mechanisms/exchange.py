@@ -61,6 +61,46 @@ class ExchangeCUDA:
         return int(self._run(self.k.sum_participants, n, balance, self.dev(participants), n, totals=1)[0])
 
 
+class ExchangeBatch:
+    """The exchange for a batch of members on one GPU: the rules of :class:`Exchange` (its streams,
+    :meth:`Exchange.mean_balance`, :meth:`Exchange.split_pool`), one launch per phase for all members,
+    each member's pairs and targets drawn on the device from its own key."""
+
+    @staticmethod
+    def device_bytes(sc) -> tuple[int, int]:
+        """(bytes per member, shared): the debits of the random-fraction exchange."""
+        return 8 * sc.n_active, 0
+
+    def __init__(self, engine, mechanism: Exchange):
+        self.e, self.x = engine, mechanism
+
+    def on_tick(self, tick: int) -> None:
+        e, xm = self.e, self.x
+        x, kb, n = e.sc.exchange, e.kb, e.n_part
+        s1, s2 = (int(v) for v in xm.streams)
+        if x.rule == "random_fraction":
+            fused = xm.fused is not None
+            first = fused and tick % xm.fused.period == 0
+            e.launch(kb.random_fraction_debit, n, e.balance, e.scratch, e.participants, n, e.member_keys, tick, s1,
+                     x.fraction, e.period_sum, fused, first)
+            e.launch(kb.random_fraction_credit, n, e.balance, e.scratch, e.participants, n, e.member_keys, tick, s2)
+        elif x.rule == "saving_propensity":
+            e.launch(kb.saving_propensity_exchange, n // 2 + 1, e.balance, e.participants, n, e.member_keys, tick,
+                     s1, s2, xm.give, rng.feistel_half_bits(n))
+        else:
+            means = np.zeros(e.M)
+            if x.zeta != 0.0:
+                sums = e.totals(kb.sum_participants, n, e.balance, e.participants, n)[:, 0]
+                means = np.array([xm.mean_balance(int(v)) for v in sums])
+            e.launch(kb.yard_sale_exchange, n // 2 + 1, e.balance, e.participants, n, e.member_keys, tick, s1, s2,
+                     x.fraction, x.zeta, e.cuda.to_device(means), rng.feistel_half_bits(n))
+            if x.chi > 0.0:
+                pool = e.totals(kb.collect_fraction, n, e.balance, e.participants, n, x.chi)[:, 0]
+                each = np.array([xm.split_pool(int(total), e.institutions[m]) for m, total in enumerate(pool)],
+                                np.int64)
+                e.launch(kb.credit_each, n, e.balance, e.participants, n, e.cuda.to_device(each))
+
+
 class Exchange(Mechanism):
     """Kinetic exchange between active households; money moves, none is created or destroyed
     (the yard-sale redistribution's pooled remainder goes to the rounding sink)."""
@@ -72,7 +112,7 @@ class Exchange(Mechanism):
         "random_fraction_debit", "random_fraction_debit_accumulate", "random_fraction_credit",
         "saving_propensity_exchange", "yard_sale_exchange", "collect_fraction", "sum_participants")}
     cuda_methods = ExchangeCUDA
-    batched = True
+    batch_methods = ExchangeBatch
 
     @classmethod
     def enabled(cls, sc) -> bool:
@@ -152,12 +192,22 @@ class Exchange(Mechanism):
     def _yard_sale(self, k_pair, k_coin) -> None:
         balance, part, n = self.args
         b, x, st = self.backend, self.sc.exchange, self.state
-        mean = 0.0
-        if x.zeta != 0.0:
-            mean = b.sum_participants(balance, part, n) / n
+        mean = self.mean_balance(b.sum_participants(balance, part, n)) if x.zeta != 0.0 else 0.0
         b.yard_sale_exchange(balance, part, n, k_pair, k_coin, x.fraction, x.zeta, mean)
         if x.chi > 0.0:
-                pool = int(b.collect_fraction(st.balance, part, n, x.chi))
-                each = pool // n
-                b.credit_each(st.balance, part, n, np.int64(each))
-                st.institutions[SINK] += pool - each * n
+            each = self.split_pool(int(b.collect_fraction(st.balance, part, n, x.chi)), st.institutions)
+            b.credit_each(st.balance, part, n, np.int64(each))
+
+    # -- the yard sale's rules, shared with the batched engine ------------------------------------
+    def mean_balance(self, total: int) -> float:
+        """The participants' mean balance that the wealth-attained advantage (zeta) compares with
+        (the sum converted to float64 first, then divided: the same bits on every engine)."""
+        return float(total) / self.state.n_participants
+
+    def split_pool(self, pool: int, institutions) -> int:
+        """Redistribution (chi): the pooled stakes go back in equal shares, rounded down, the
+        remainder to the rounding sink of ``institutions``; returns each participant's share."""
+        n = self.state.n_participants
+        each = pool // n
+        institutions[SINK] += pool - each * n
+        return each

@@ -152,6 +152,111 @@ class SumsyCUDA:
         return int(t[0]), int(t[1])
 
 
+class SumsyBatch:
+    """SuMSy for a batch of members on one GPU (:class:`~spms_mc.engine.batch.BatchEngine`): the rules
+    of :class:`SumsyMoney` (its methods, called per member), each step one kernel launch for all
+    members (:mod:`spms_mc_kernels.cuda_batch`). Transactional accruals are summed on the device and
+    booked at period starts, checks and samples (:meth:`book`), so no tick copies totals back."""
+
+    @staticmethod
+    def device_bytes(sc) -> tuple[int, int]:
+        """(bytes per member, bytes shared by the batch): the period sums or last-touched ticks; one
+        row of buffers for the whole batch when buffers are lent."""
+        s, n = sc.sumsy, sc.n_accounts
+        return (8 * n if s.mode == "transactional" or s.demurrage_base == "average" else 0,
+                8 * n if s.buffer_loans else 0)
+
+    def __init__(self, engine, mechanism: SumsyMoney):
+        e, s, st0 = engine, mechanism, mechanism.state
+        self.e, self.s = e, s
+        dev = e.cuda.to_device
+        # period sums and last-touched ticks start at 0, one row per member (no columns when unused)
+        e.period_sum = dev(np.zeros((e.M, st0.period_sum.shape[0]), np.int64))
+        self.last_tick = dev(np.zeros((e.M, st0.last_tick.shape[0]), np.int64))
+        self.tier_lower, self.tier_rate = dev(s.tier_lower), dev(s.tier_rate)
+        # buffer loans are fixed by the scenario, so every member has the same per-account buffers: one
+        # row, kept on the host by the mechanism (whose state is the first member's), copied up on change
+        self.buffer_by_account = dev(st0.buffer_by_account)
+        self.accrued = dev(np.zeros((e.M, 2), np.int64))  # (demurrage, gi) accrued since last booked
+        self.collected = np.zeros(e.M, np.int64)
+        self.spent = np.zeros(e.M, np.int64)
+        self.gov_period_sum = np.zeros(e.M, np.int64)
+
+    def on_period_start(self, tick: int) -> None:
+        e, s = self.e, self.s
+        self.book()  # before the guard: it bounds one period's GI from the booked stock
+        if s.loan_changes:
+            s._apply_loans(tick)
+            self.buffer_by_account = e.cuda.to_device(s.state.buffer_by_account)
+        for ledger in e.ledgers:
+            ledger.guard(int(s.gi) * s.state.n_eligible, "guaranteed income")
+        if s.transactional:
+            self.accrue(e.no_participants, 0, e.N, tick)
+            return
+        charge = tick > 0
+        bases = np.zeros(e.M)
+        if charge and s.funding == "on_demand":
+            sums, _ = e.row_sums(e.period_sum if s.use_average else e.balance)
+            bases = [s.charge_base(int(total)) for total in sums]
+        tax_rates = np.array([s.tax_rate(charge, base) for base in bases])
+        t = e.totals(e.kb.settle_period, e.N, e.balance, e.period_sum, s.use_average, s.period, e.flags, charge,
+                     s.gi, s.buffer, self.buffer_by_account, self.tier_lower, self.tier_rate,
+                     e.cuda.to_device(tax_rates), columns=3)
+        for m, ledger in enumerate(e.ledgers):
+            dem, tax, gi = (int(x) for x in t[m])
+            self.collected[m] += s.book_settlement(ledger, e.institutions[m], dem, tax, gi)
+        if charge and s.funding != "none":
+            n = s.state.n_eligible
+            each = np.zeros(e.M, np.int64)
+            for m, ledger in enumerate(e.ledgers):
+                each[m], collected, spent = s.govern(ledger, e.institutions[m], int(self.gov_period_sum[m]))
+                self.collected[m] += collected
+                self.spent[m] += spent
+            e.launch(e.kb.credit_each, n, e.balance, e.no_participants, n, e.cuda.to_device(each))
+
+    def accrue(self, participants, lo: int, n: int, tick: int) -> None:
+        """:meth:`SumsyMoney.touch` for every member: the transactional accrual of accounts lo .. lo+n-1
+        (or of each member's first n participants), added to ``self.accrued`` on the device."""
+        e, s = self.e, self.s
+        e.launch(e.kb.accrue_accounts, n, participants, lo, n, tick, e.balance, self.last_tick, e.flags, s.period,
+                 s.gi, s.buffer, self.buffer_by_account, self.tier_lower, self.tier_rate, self.accrued)
+
+    def book(self) -> None:
+        """Book the transactional accruals summed since the last call in each member's ledger."""
+        if not self.s.transactional:
+            return
+        t = self.accrued.copy_to_host()
+        if not t.any():
+            return
+        self.accrued = self.e.cuda.to_device(np.zeros_like(t))
+        for m, ledger in enumerate(self.e.ledgers):
+            self.collected[m] += self.s.book_accrual(ledger, int(t[m, 0]), int(t[m, 1]))
+
+    def on_tick(self, tick: int) -> None:
+        e, s = self.e, self.s
+        if s.transactional:
+            if s.exchanging:
+                self.accrue(e.participants, 0, e.n_part, tick)
+            return
+        if s.use_average:
+            first = tick % s.period == 0
+            if s.accumulate_here:
+                e.launch(e.kb.accumulate_period, e.N, e.balance, e.period_sum, first)
+            if s.funding == "fixed_rate":
+                gov = e.institutions[:, s.gov]
+                self.gov_period_sum = gov.copy() if first else self.gov_period_sum + gov
+
+    def sample(self) -> dict:
+        """The outputs of :meth:`SumsyMoney.sample`, one value per member."""
+        out = {"demurrage_collected": self.collected.copy()}
+        self.collected[:] = 0
+        if self.s.funding != "none":
+            out["governance_spending"] = self.spent.copy()
+            out["governance_balance"] = self.e.institutions[:, self.s.gov].copy()
+            self.spent[:] = 0
+        return out
+
+
 class SumsyMoney(Mechanism):
     """Guaranteed income + demurrage, in the periodic or transactional variant, with governance.
 
@@ -191,7 +296,7 @@ class SumsyMoney(Mechanism):
     cpu_kernels = {"settle_period": kernels.settle_period, "sum_charge_base": kernels.sum_charge_base,
                    "accumulate_period": kernels.accumulate_period, "accrue_accounts": kernels.accrue_accounts}
     cuda_methods = SumsyCUDA
-    batched = True
+    batch_methods = SumsyBatch
 
     @classmethod
     def enabled(cls, sc) -> bool:

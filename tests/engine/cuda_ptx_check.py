@@ -1,4 +1,4 @@
-"""Run by tests/test_cuda.py without the simulator, where libNVVM is installed (no GPU needed):
+"""Run by tests/engine/test_cuda.py without the simulator, where libNVVM is installed (no GPU needed):
 compiles every CUDA kernel of the project to PTX for an H100 (sm_90) and prints, per kernel, the
 number of fused multiply-add instructions on doubles in it, and of double multiplies, adds and
 subtracts without an explicit rounding mode (which ptxas may still fuse). Both must be 0: a fused

@@ -1,4 +1,4 @@
-"""Run by tests/test_cuda.py in a fresh process with NUMBA_ENABLE_CUDASIM=1: every case as one batch
+"""Run by tests/engine/test_cuda.py in a fresh process with NUMBA_ENABLE_CUDASIM=1: every case as one batch
 of members on the CUDA simulator and member by member on the CPU, same seed; one line per case."""
 import sys
 

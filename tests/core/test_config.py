@@ -90,7 +90,7 @@ def test_presets_required_by_the_design_exist():
 def test_readme_documents_every_scenario_key():
     from pathlib import Path
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     for dotted, _, _ in key_table():
         assert f"`{dotted}`" in readme, dotted
 

@@ -132,7 +132,7 @@ def test_gpu_benchmark_runs_on_the_simulator(tmp_path):
     are meaningless), and its CPU-vs-GPU identity check must find the datasets identical."""
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
     out = tmp_path / "gpu.json"
-    r = subprocess.run([sys.executable, str(HERE.parent / "benchmarks" / "bench_gpu.py"), "--size", "256",
+    r = subprocess.run([sys.executable, str(HERE.parents[1] / "benchmarks" / "bench_gpu.py"), "--size", "256",
                         "--repeats", "1", "--batch-members", "2", "--batch-households", "16", "--batch-ticks", "31",
                         "--identity-households", "16", "--identity-ticks", "31", "--identity-members", "2",
                         "--json", str(out)], capture_output=True, text=True, env=env, timeout=900)

@@ -30,7 +30,7 @@ from spms_mc.engine.warmup import tiny_copy
 
 from toy_mechanism import FlatTransfer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

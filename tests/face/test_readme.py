@@ -1,7 +1,7 @@
 """The README's set-up commands are the ones CI runs, and its example is real."""
 from pathlib import Path
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def test_ci_runs_the_readme_test_command():

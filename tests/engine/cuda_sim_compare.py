@@ -1,4 +1,4 @@
-"""Run by tests/test_cuda.py in a fresh process with NUMBA_ENABLE_CUDASIM=1: every case on the CPU
+"""Run by tests/engine/test_cuda.py in a fresh process with NUMBA_ENABLE_CUDASIM=1: every case on the CPU
 and on the CUDA backend (numba's simulator), same seed; prints one line per case."""
 import sys
 
