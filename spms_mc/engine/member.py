@@ -23,7 +23,6 @@ each sample.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from ..core.backend import get_backend
 from ..core.config import Scenario
 from ..core.errors import IdentityError, LedgerError
 from ..core.ledger import Ledger
-from ..core.registry import Mechanism, build_mechanisms, flow_names, mechanisms
+from ..core.registry import Mechanism, build_mechanisms, flow_names
 from ..core.state import SINK, State, allocate
 from .loop import run_ticks
 

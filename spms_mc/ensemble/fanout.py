@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store as zstore
 from ..core.config import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from ..core.errors import DETERMINISTIC_ERRORS
+from . import store as zstore
 
 
 def _scenario(toml_text: str) -> Scenario:
@@ -185,8 +185,8 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     """
     from ..engine.batch import auto_batch_size, batch_problems
     from ..engine.member import check_seed
-    from ..engine.warmup import warmup
     from ..engine.output import closed_form_money_stock, versions
+    from ..engine.warmup import warmup
 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if isinstance(members, bool) or not isinstance(members, (int, np.integer)) or members < 1:

@@ -135,7 +135,7 @@ class Exchange(Mechanism):
 
     def __init__(self, *a):
         super().__init__(*a)
-        x = self.sc.exchange
+        x = self.x = self.sc.exchange  # held: this hook runs every tick
         self.rule = x.rule
         self.give = 1.0 - x.saving_propensity
         self.streams = np.array(self.STREAMS[x.rule], np.int64)
@@ -180,9 +180,9 @@ class Exchange(Mechanism):
         if self.fused is not None:
             self.backend.random_fraction_debit_accumulate(balance, st.scratch, st.period_sum,
                                                           self.tick % self.fused.period == 0, k_fraction,
-                                                          self.sc.exchange.fraction)
+                                                          self.x.fraction)
         else:
-            self.backend.random_fraction_debit(balance, st.scratch, part, n, k_fraction, self.sc.exchange.fraction)
+            self.backend.random_fraction_debit(balance, st.scratch, part, n, k_fraction, self.x.fraction)
         self.backend.random_fraction_credit(balance, st.scratch, part, n, k_target)
 
     def _saving_propensity(self, k_pair, k_share) -> None:
@@ -191,7 +191,7 @@ class Exchange(Mechanism):
 
     def _yard_sale(self, k_pair, k_coin) -> None:
         balance, part, n = self.args
-        b, x, st = self.backend, self.sc.exchange, self.state
+        b, x, st = self.backend, self.x, self.state
         mean = self.mean_balance(b.sum_participants(balance, part, n)) if x.zeta != 0.0 else 0.0
         b.yard_sale_exchange(balance, part, n, k_pair, k_coin, x.fraction, x.zeta, mean)
         if x.chi > 0.0:
