@@ -12,8 +12,11 @@ repaid. Each cycle (one period), in this order:
    the start of the cycle; it becomes bank equity, so that money; + bank equity = debt always;
 3. new loans: in ``growth`` mode just enough for money to grow at g per cycle,
    ``L = floor((1 + g) M) - (M - R - P)`` (none if that is negative) - the new loans refinance the
-   payments, so money never runs out; in ``loan_ratio`` mode ``L = floor(LR x (M - R - P))``, a
-   share of what is left after paying.
+   payments, so money never runs out; in ``loan_ratio`` mode the new loans are the share LR of the
+   money after lending, ``L = floor(LR (M - R - P) / (1 - LR))``, as the paper's code computes them
+   (its prose says "a share of the money"; the code is the reference). With LR = 15 %, p = 0.8 %,
+   m = 20 this reproduces the paper's stable case (money growth 4.75 % per cycle, D/M 120.25 % after
+   500 cycles) and with p = 0.9 % its collapse (money reaches zero after 193 cycles).
 
 With money growing at g the debt-to-money ratio follows, whatever the maturity,
 ``D/M(t) = (p ((1 + p)/(1 + g))^t - g) / (p - g)`` (1 + t p/(1 + p) when p = g), bounded only when
@@ -48,9 +51,12 @@ class PKConfig:
     maturity: int = key(10, Int(1, 10_000), "loan maturity m in cycles, repaid in equal principal instalments")
     retained_profit: float = key(0.02, Float(0, 1), "net retained bank profit p per cycle, a share of outstanding debt")
     mode: str = key("growth", Choice("growth", "loan_ratio"),
-                    "growth: lend so money grows at `growth`; loan_ratio: lend `loan_ratio` of what is left")
+                    "growth: lend so money grows at `growth`; loan_ratio: new loans are `loan_ratio` of the "
+                    "money after lending (the paper's code)")
     growth: float = key(0.03, Float(-1, 10, lo_open=True), "growth mode: money growth rate g per cycle")
-    loan_ratio: float = key(0.1, Float(0, 10), "loan_ratio mode: new loans as a share LR of money after payments")
+    loan_ratio: float = key(0.1, Float(0, 1, hi_open=True),
+                            "loan_ratio mode: LR, new loans as a share of the money after payments and lending, "
+                            "L = LR (M - R - P) / (1 - LR)")
 
 
 class PKEndogenousMoney(Mechanism):
@@ -124,8 +130,8 @@ class PKEndogenousMoney(Mechanism):
         left = money - due - profit
         if self.mode == "growth":  # lending refinances the payments: money always grows at g
             new = max(int(math.floor((1.0 + self.g) * money)) - left, 0)
-        else:  # a share of what is left after the payments
-            new = int(math.floor(self.lr * left)) if left > 0 else 0
+        else:  # the share LR of the money after lending: L = LR (left + L)
+            new = int(math.floor(self.lr * left / (1.0 - self.lr))) if left > 0 else 0
         if left + new <= 0:
             raise SimulationStopped(
                 f"money stock reached zero at tick {tick}: the private sector holds {money} minor units but owes "

@@ -68,14 +68,43 @@ def test_money_plus_bank_equity_equals_debt_and_the_ledger_is_exact():
         assert np.array_equal(dm, (created - destroyed)[1:])
 
 
-def test_loan_ratio_mode_lends_a_share_of_what_is_left():
-    ds = run(mode="loan_ratio", loan_ratio=0.5, maturity=5, retained_profit=0.01)
+def test_loan_ratio_mode_lends_a_share_of_the_money_after_lending():
+    ds = spms_mc.simulate(spms_mc.load_scenario("pk_endogenous", {
+        "pk.initial_money": 1e8, "pk.mode": "loan_ratio", "pk.loan_ratio": 0.5, "pk.maturity": 5,
+        "pk.retained_profit": 0.01, "run.ticks": 5}))
     m = ds["money_stock"].values[0]
     lent = ds["new_lending"].values[0]
-    # cycle 1: money 1e8 pays 1/5 principal and 1 % profit, then borrows half of what is left
+    # cycle 1: money 1e8 pays 1/5 principal and 1 % profit, then borrows so that the new loans are
+    # half of the money after lending: L = 0.5 (left + L), so L = left and the money is 2 x left
     left = 1e8 - 0.2e8 - 0.01e8
-    assert lent[1] == pytest.approx(0.5 * left, abs=0.01)
-    assert m[1] == pytest.approx(1.5 * left, abs=0.01)
+    assert lent[1] == pytest.approx(left, abs=0.01)
+    assert m[1] == pytest.approx(2 * left, abs=0.01)
+    assert lent[1] == pytest.approx(0.5 * m[1], abs=0.01)
+
+
+def _published(p, cycles):
+    # 1000 currency units at the start: money grows about 10^10-fold in 500 cycles, within int64
+    return spms_mc.load_scenario("pk_endogenous", {
+        "pk.initial_money": 1000.0, "pk.mode": "loan_ratio", "pk.loan_ratio": 0.15, "pk.retained_profit": p,
+        "pk.maturity": 20, "run.ticks": cycles})
+
+
+def test_loan_ratio_reproduces_the_published_stable_case():
+    """Kuypers, Goorden & Delepierre (2021), JRFM 14(7) 335: LR 15 %, p 0.8 %, m 20, 500 cycles is
+    stable, with money growing 4.75 % per cycle and D/M = 120.25 % (the paper's printed digits)."""
+    ds = spms_mc.simulate(_published(0.008, 500))
+    assert ds.attrs["stop_reason"] == ""
+    m = ds["money_stock"].values[0]
+    assert round(100 * (m[-1] / m[-2] - 1), 2) == 4.75
+    assert round(100 * ds["debt_ratio"].values[0, -1], 2) == 120.25
+
+
+def test_loan_ratio_reproduces_the_published_collapse():
+    """The same paper: with p = 0.9 % the money stock reaches zero after 193 cycles."""
+    ds = spms_mc.simulate(_published(0.009, 500))
+    assert "money stock reached zero at tick 193" in ds.attrs["stop_reason"]
+    m = ds["money_stock"].values[0]
+    assert np.all(m[:194] > 0) and np.all(np.isnan(m[194:]))
 
 
 def test_money_beyond_int64_is_refused_not_wrapped():
