@@ -60,6 +60,16 @@ def Float(lo=None, hi=None, lo_open=False, hi_open=False):
     return lambda key, v: number(key, v, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
 
 
+def Amount(lo=0.0, lo_open=False):
+    """A validator for an amount of money in currency units: a number, and (checked once the
+    scenario is built, :func:`check_whole_minor_units`) a whole number of minor units."""
+    def check(key, v):
+        return number(key, v, lo=lo, lo_open=lo_open)
+
+    check.is_amount = True
+    return check
+
+
 def Choice(*values):
     def check(key, v):
         if not isinstance(v, str) or v not in values:
@@ -133,7 +143,7 @@ class PopulationConfig:
     firms: int = key(0, Int(0, 10**12), "firm / legal-entity accounts: pay demurrage, no GI, no buffer, no exchange")
     eligible_share: float = key(1.0, Float(0, 1), "share of households eligible for GI (the first ones by index)")
     active_share: float = key(1.0, Float(0, 1), "share of households taking part in exchange (a random subset)")
-    initial_balance: float = key(0.0, Float(0), "mean starting balance of a household, currency units")
+    initial_balance: float = key(0.0, Amount(), "mean starting balance of a household, currency units")
     initial_distribution: str = key("equal", Choice("equal", "exponential"),
                                     "starting balances: all equal, or exponential with that mean")
 
@@ -343,6 +353,7 @@ def scenario_from_dict(data: dict) -> Scenario:
                   population=_section(PopulationConfig, "population", data.get("population", {})),
                   parts=tuple(parts.items()))
     _check_core(sc)
+    check_whole_minor_units(sc)
     for m in registry.mechanisms():
         m.check_scenario(sc)
     _check_memory(sc)
@@ -437,6 +448,35 @@ def _check_core(sc: Scenario) -> None:
     if len(set(r.snapshot_ticks)) != len(r.snapshot_ticks):
         raise ScenarioError(f"run.snapshot_ticks has repeated ticks: {list(r.snapshot_ticks)}")
     check_money_fits(sc, "population.initial_balance", p.initial_balance * 64, n)
+
+
+def check_amount(sc: Scenario, key: str, amount: float) -> None:
+    """Refuse an amount that is not a whole number of minor units, naming the nearest valid values:
+    money is int64 in minor units, and an amount is never rounded silently (a GI of 0.004 with 100
+    minor units would otherwise run as 0)."""
+    mu = sc.run.minor_units
+    x = amount * mu
+    if abs(x - round(x)) > 1e-9 * max(1.0, abs(x)):
+        below, above = math.floor(x) / mu, math.ceil(x) / mu
+        raise ScenarioError(f"{key} = {amount!r} is not a whole number of minor units (run.minor_units = {mu}); "
+                            f"nearest valid values: {below!r} or {above!r}")
+
+
+def check_whole_minor_units(sc: Scenario) -> None:
+    """Every key declared with :func:`Amount`, in every section and table row, is checked with
+    :func:`check_amount`."""
+    def each(prefix: str, cfg) -> None:
+        for f in dataclasses.fields(cfg):
+            if getattr(f.metadata.get("check"), "is_amount", False):
+                check_amount(sc, f"{prefix}.{f.name}", getattr(cfg, f.name))
+
+    each("population", sc.population)
+    for name, value in sc.parts:
+        if isinstance(value, tuple):
+            for i, row in enumerate(value):
+                each(f"{name}[{i}]", row)
+        else:
+            each(name, value)
 
 
 def check_money_fits(sc: Scenario, what: str, amount: float, count: int, on: bool = True) -> None:

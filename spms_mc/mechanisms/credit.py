@@ -19,7 +19,7 @@ from spms_mc_kernels import economy as kernels
 from spms_mc_kernels.economy import SHARE_MARGIN
 from spms_mc_kernels.metrics import distribution_stats
 
-from ..core.config import Bool, Choice, Float, Int, ScenarioError, check_money_fits, key
+from ..core.config import Amount, Bool, Choice, Float, Int, ScenarioError, check_money_fits, key
 from ..core.ledger import Ledger
 from ..core.registry import Identity, Mechanism, Output, build_mechanisms, flow_names
 from ..core.state import EMPTY, SINK, allocate
@@ -34,11 +34,11 @@ class BankConfig:
     maturity: int = key(60, Int(1, 10**6), "periods over which principal is amortised (instalment ceil(L/m))")
     capital_ratio: float = key(0.08, Float(0, 1, lo_open=True),
                                "the bank lends only while capital >= capital_ratio x loans (Basel-style)")
-    initial_capital: float = key(1_000_000.0, Float(0), "bank capital at the start, currency units")
+    initial_capital: float = key(1_000_000.0, Amount(), "bank capital at the start, currency units")
     payout: float = key(0.5, Float(0, 1), "share of a period's positive bank profit paid to its shareholders")
-    household_credit_limit: float = key(20_000.0, Float(0),
+    household_credit_limit: float = key(20_000.0, Amount(),
                                         "largest loan a household can refinance into; beyond it, it defaults")
-    firm_credit_limit: float = key(10_000_000.0, Float(0), "largest loan a firm can refinance into")
+    firm_credit_limit: float = key(10_000_000.0, Amount(), "largest loan a firm can refinance into")
     replay: str = key("none", Choice("none", "sumsy"),
                       "sumsy: replay the exchange of the SuMSy run with the same seed, shortfalls topped up "
                       "by loans (the SuMSy paper's comparison run)")

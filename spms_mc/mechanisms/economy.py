@@ -50,7 +50,7 @@ from spms_mc_kernels import economy as kernels
 from spms_mc_kernels import rng
 from spms_mc_kernels.economy import AI_COMPLEMENTARY, ROUTINE, SHARE_MARGIN, UNEMPLOYED
 
-from ..core.config import Bool, Choice, Float, Int, Scenario, ScenarioError, check_money_fits, key
+from ..core.config import Amount, Bool, Choice, Float, Int, Scenario, ScenarioError, check_money_fits, key
 from ..core.registry import Identity, Mechanism, Output
 from ..core.state import SINK, keyed_permutation, keyed_uniforms
 from .credit import Bank
@@ -67,7 +67,7 @@ class EconomyConfig:
     consumption_income: float = key(0.6, Float(0, 1), "a1: share of last period's disposable income spent per period")
     consumption_wealth: float = key(0.4, Float(0, 1, lo_open=True),
                                     "a2: share of the balance held before the income spent per period")
-    subsistence: float = key(0.0, Float(0), "least a household spends per period, currency units (borrowed "
+    subsistence: float = key(0.0, Amount(), "least a household spends per period, currency units (borrowed "
                              "with bank credit when it lacks the money)")
     firm_size_exponent: float = key(1.0, Float(0, 5), "firm sizes follow (rank)^-exponent (1: Zipf, Axtell 2001)")
     retention: float = key(0.0, Float(0, 1), "share of profit firms keep instead of paying dividends")
@@ -94,7 +94,7 @@ class GovernmentConfig:
     """Government money as in Godley & Lavoie's model SIM: spending creates it, taxes destroy it."""
 
     enabled: bool = key(False, Bool, "government spending on firms and an income tax (needs economy.enabled)")
-    spending: float = key(0.0, Float(0), "G: spending per period on firms (by size), currency units")
+    spending: float = key(0.0, Amount(), "G: spending per period on firms (by size), currency units")
     income_tax: float = key(0.0, Float(0, 1, hi_open=True), "theta: tax withheld from wages and dividends")
 
 

@@ -13,8 +13,10 @@ import numpy as np
 from spms_mc_kernels import events as kernels
 from spms_mc_kernels import rng
 
-from ..core.config import Choice, Float, Int, ScenarioError, check_money_fits, key
+from ..core.config import Amount, Choice, Float, Int, ScenarioError, check_money_fits, key
 from ..core.registry import Mechanism
+
+MAX_EVENTS = (1 << 16) - rng.STREAM_EVENT_BASE  # stream ids are the low 16 bits of a stream key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,7 +27,7 @@ class EventConfig:
     target: str = key("all", Choice("all", "households", "firms", "one"), "accounts the event applies to")
     account: int = key(0, Int(0), "the account when target = one")
     share: float = key(1.0, Float(0, 1, lo_open=True), "random share of the target accounts hit (the same ones each time)")
-    amount: float = key(0.0, Float(0), "injection: amount per account, currency units")
+    amount: float = key(0.0, Amount(), "injection: amount per account, currency units")
     fraction: float = key(0.0, Float(0, 1), "loss: share of each balance destroyed")
 
 
@@ -93,6 +95,9 @@ class Events(Mechanism):
     @classmethod
     def check_scenario(cls, sc) -> None:
         r, p, n = sc.run, sc.population, sc.n_accounts
+        if len(sc.events) > MAX_EVENTS:
+            raise ScenarioError(f"events: {len(sc.events)} events; accepted: at most {MAX_EVENTS} (each draws on its "
+                                f"own random stream, and stream ids have 16 bits)")
         for i, e in enumerate(sc.events):
             where = f"events[{i}]"
             if e.tick >= r.ticks:

@@ -35,7 +35,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ..core import registry
-from ..core.config import Bool, Choice, Float, Int, ScenarioError, key
+from ..core.config import Amount, Bool, Choice, Float, Int, ScenarioError, key
 from ..core.errors import MoneyOverflowError, SimulationStopped
 from ..core.ledger import INT64_MAX
 from ..core.registry import Identity, Mechanism, Output
@@ -47,7 +47,7 @@ class PKConfig:
     """Kuypers, Goorden & Delepierre (2021), JRFM 14, 335: two-sector post-Keynesian endogenous money."""
 
     enabled: bool = key(False, Bool, "the published two-sector bank-credit model (one cycle = one period)")
-    initial_money: float = key(1_000_000.0, Float(0, lo_open=True), "money (= debt) at the start, currency units")
+    initial_money: float = key(1_000_000.0, Amount(0, lo_open=True), "money (= debt) at the start, currency units")
     maturity: int = key(10, Int(1, 10_000), "loan maturity m in cycles, repaid in equal principal instalments")
     retained_profit: float = key(0.02, Float(0, 1), "net retained bank profit p per cycle, a share of outstanding debt")
     mode: str = key("growth", Choice("growth", "loan_ratio"),

@@ -16,8 +16,8 @@ import numpy as np
 from spms_mc_kernels import sumsy as kernels
 from spms_mc_kernels.sumsy import ELIGIBLE, tiered_charge
 
-from ..core.config import (INT64_MAX, Bool, Choice, Float, ScenarioError, check_money_fits, key, number,
-                           table_rows)
+from ..core.config import (INT64_MAX, Amount, Bool, Choice, Float, ScenarioError, check_amount, check_money_fits, key,
+                           number, table_rows)
 from ..core.registry import Mechanism, Output
 from ..core.state import EMPTY, SINK
 
@@ -63,9 +63,9 @@ def Loans(key, v):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SumsyConfig:
     enabled: bool = key(True, Bool, "guaranteed income + demurrage on (false: money only moves)")
-    guaranteed_income: float = key(2000.0, Float(0), "GI per eligible account per period, currency units")
+    guaranteed_income: float = key(2000.0, Amount(), "GI per eligible account per period, currency units")
     demurrage: float = key(0.01, Float(0, 1, hi_open=True), "demurrage rate per period, 0 <= d < 1")
-    demurrage_free_buffer: float = key(0.0, Float(0), "demurrage-free buffer of each eligible account, currency units")
+    demurrage_free_buffer: float = key(0.0, Amount(), "demurrage-free buffer of each eligible account, currency units")
     tiers: tuple = key(None, Tiers, "tiered demurrage [[lower_bound, rate], ...] from 0 up; replaces the flat rate",
                        factory=tuple)
     demurrage_base: str = key("average", Choice("average", "end"),
@@ -87,7 +87,7 @@ class GovernanceConfig:
     funding: str = key("none", Choice("none", "demurrage", "fixed_rate", "on_demand"),
                        "none; demurrage (collected demurrage funds governance, surplus destroyed); "
                        "fixed_rate (tax `rate` on balances); on_demand (up to `rate` of each balance, only what `budget` needs)")
-    budget: float = key(0.0, Float(0), "governance spending per period, currency units, paid equally to eligible households")
+    budget: float = key(0.0, Amount(), "governance spending per period, currency units, paid equally to eligible households")
     rate: float = key(0.0, Float(0, 1, hi_open=True), "fixed_rate: tax rate per period; on_demand: upper bound g")
 
 
@@ -103,6 +103,7 @@ def check_sumsy(sc) -> None:
                                 f"(eligible: 0 .. {sc.n_eligible - 1})")
         if borrower >= n:
             raise ScenarioError(f"{where}: borrower {borrower} is not an account (0 .. {n - 1})")
+        check_amount(sc, f"{where}[2] (amount)", amount)
         changes.setdefault(lender, []).extend([(start, amount, i), (until, -amount, i)])
     for lender, ch in changes.items():  # what a lender has out at any time must fit its buffer
         out = 0.0
@@ -122,7 +123,14 @@ def check_sumsy(sc) -> None:
         raise ScenarioError("governance.budget > 0 needs governance.funding (demurrage, fixed_rate or on_demand)")
     if g.funding != "none" and sc.n_eligible == 0:
         raise ScenarioError("governance spending goes to GI-eligible households: population.eligible_share is 0")
+    for i, (lower, _) in enumerate(s.tiers):
+        check_amount(sc, f"sumsy.tiers[{i}][0] (lower bound)", lower)
     check_money_fits(sc, "sumsy.guaranteed_income", s.guaranteed_income, n)
+    if s.enabled and s.mode == "transactional" and sc.minor(s.guaranteed_income) * sc.run.ticks > INT64_MAX:
+        # the accrual's cumulative schedule floor(GI x t / period) multiplies GI by the tick
+        raise ScenarioError(f"sumsy.guaranteed_income = {s.guaranteed_income} times run.ticks = {sc.run.ticks} "
+                            f"overflows int64 in the transactional accrual (GI x tick, in minor units); lower "
+                            f"one of them or run.minor_units")
     check_money_fits(sc, "governance.budget", g.budget, n)
 
 

@@ -115,3 +115,48 @@ def test_extends_cycle_is_a_clear_error(tmp_path):
     (tmp_path / "b.toml").write_text(f'extends = "{tmp_path / "a.toml"}"\n')
     with pytest.raises(ScenarioError, match="a cycle"):
         spms_mc.load_scenario(tmp_path / "a.toml")
+
+
+@pytest.mark.parametrize("key, value, nearest", [
+    ("sumsy.guaranteed_income", 0.004, "0.0 or 0.01"),
+    ("population.initial_balance", 12.345, "12.34 or 12.35"),
+    ("governance.budget", 0.5e-3, "0.0 or 0.01"),
+    ("pk.initial_money", 1.001, "1.0 or 1.01"),
+])
+def test_an_amount_that_is_not_a_whole_number_of_minor_units_is_refused(key, value, nearest):
+    """Never silently rounded (a GI of 0.004 would run as 0): the message names the key and the
+    nearest valid values."""
+    with pytest.raises(ScenarioError, match=f"{key} = {value!r} is not a whole number of minor units "
+                                            f"\\(run.minor_units = 100\\); nearest valid values: {nearest}"):
+        spms_mc.load_scenario("pk_endogenous" if key.startswith("pk.") else "sumsy", {key: value})
+
+
+def test_amounts_are_checked_against_run_minor_units_in_tables_and_lists():
+    assert spms_mc.load_scenario("sumsy", {"sumsy.guaranteed_income": 0.004, "run.minor_units": 1000})
+    assert spms_mc.load_scenario("sumsy", {"sumsy.guaranteed_income": 0.1})  # 10.000000000000002 minor units
+    with pytest.raises(ScenarioError, match=r"events\[0\]\.amount = 0\.125 is not a whole number"):
+        spms_mc.load_scenario("sumsy", {"events": [{"kind": "injection", "amount": 0.125}]})
+    with pytest.raises(ScenarioError, match=r"sumsy.tiers\[1\]\[0\] \(lower bound\) = 10.001 is not a whole"):
+        spms_mc.load_scenario("sumsy", {"sumsy.tiers": [[0, 0.01], [10.001, 0.02]]})
+    with pytest.raises(ScenarioError, match=r"sumsy.buffer_loans\[0\]\[2\] \(amount\) = 0.005 is not a whole"):
+        spms_mc.load_scenario("sumsy", {"sumsy.demurrage_free_buffer": 1.0, "sumsy.buffer_loans": [[0, 1, 0.005]]})
+
+
+def test_a_transactional_gi_that_would_overflow_with_the_tick_is_refused_even_unchecked():
+    """GI x tick in the transactional accrual is bounded before the run, whatever run.check_ledger
+    says (it used to wrap silently with the checks off)."""
+    big = {"population.households": 10, "run.check_ledger": "off", "run.ticks": 10**7,
+           "sumsy.guaranteed_income": 2e10}
+    with pytest.raises(ScenarioError, match=r"sumsy.guaranteed_income = 2.*run.ticks = 10000000 overflows int64 "
+                                            r"in the transactional accrual"):
+        spms_mc.load_scenario("sumsy_transactional", big)
+    assert spms_mc.load_scenario("sumsy", big)  # the periodic variant has no such product
+
+
+def test_more_events_than_random_streams_are_refused():
+    from spms_mc.mechanisms.events import MAX_EVENTS
+
+    assert MAX_EVENTS == 65536 - 1024
+    one = {"kind": "injection", "amount": 1.0, "tick": 0}
+    with pytest.raises(ScenarioError, match=f"events: {MAX_EVENTS + 1} events; accepted: at most {MAX_EVENTS}"):
+        spms_mc.load_scenario("sumsy", {"population.households": 10, "events": [one] * (MAX_EVENTS + 1)})
