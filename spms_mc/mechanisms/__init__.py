@@ -14,9 +14,10 @@ from .economy import ProductionEconomy
 from .events import Events
 from .exchange import Exchange
 from .pk import PKEndogenousMoney
+from .sim import GodleyLavoieSim
 from .sumsy import SumsyMoney
 
-BUILTIN = (SumsyMoney, Exchange, PKEndogenousMoney, ProductionEconomy, SumsyReplay, Events)
+BUILTIN = (SumsyMoney, Exchange, PKEndogenousMoney, ProductionEconomy, SumsyReplay, Events, GodleyLavoieSim)
 
 for _mechanism in BUILTIN:
     register(_mechanism)

@@ -32,6 +32,7 @@ CASES = {
                           "economy.automation_start_year": 0.0, "economy.automation_years": 0.3,
                           "bank.initial_capital": 1500.0, "bank.household_credit_limit": 300.0,
                           "bank.maturity": 3}),
+    "gl_sim_lagged": ("gl_sim_lagged", {"run.ticks": 40, "run.sample_every": 10}),
     "gl_sim": ("gl_sim", {"run.ticks": 40, "run.sample_every": 10}),
     "sumsy_vs_credit": ("sumsy_vs_credit", {"bank.initial_capital": 5000.0, "bank.household_credit_limit": 3000.0}),
 }
@@ -39,7 +40,7 @@ CASES = {
 for name in sys.argv[1:] or CASES:
     preset, over = CASES[name]
     base = {"population.households": 40, "run.ticks": 60, "run.sample_every": 15, "run.lorenz_points": 11}
-    if preset in ("pk_endogenous", "gl_sim"):
+    if preset in ("pk_endogenous", "gl_sim", "gl_sim_lagged"):
         base = {"run.sample_every": 15}
     sc = spms_mc.load_scenario(preset, {**base, **over})
     cpu = spms_mc.simulate(sc, seed=3)

@@ -110,7 +110,8 @@ def test_gpu_batch_without_cuda_is_refused(tmp_path):
     ("sumsy_transactional", {"events": [{"kind": "loss", "tick": 3, "fraction": 0.1}]}, []),
     ("sumsy", {"sumsy.demurrage_free_buffer": 10.0, "sumsy.buffer_loans": [[0, 1, 10.0]]}, []),
     ("ai_bau", {}, ["economy.enabled", "bank.enabled"]),
-    ("gl_sim", {}, ["economy.enabled", "government.enabled"]),
+    ("gl_sim_lagged", {}, ["economy.enabled", "government.enabled"]),
+    ("gl_sim", {}, ["sim.enabled"]),
 ])
 def test_batch_problems_name_the_keys_without_batched_kernels(preset, over, problems):
     """Every SuMSy variant batches; the economy and credit processes are named, and a batch of

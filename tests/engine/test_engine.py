@@ -18,9 +18,9 @@ SMALL = {"population.households": 300, "run.check_ledger": "tick"}
 def small(name, **extra):
     sc = spms_mc.load_scenario(name)
     over = dict(SMALL)
-    if sc.pk.enabled:  # the two-sector model has exactly one private-sector account
+    if sc.pk.enabled or sc.sim.enabled:  # one private-sector account (and SIM's one firm)
         over.pop("population.households")
-    if sc.population.firms:
+    elif sc.population.firms:
         over["population.households"] = 10_000  # the preset names firm accounts by index
         over["population.firms"] = sc.population.firms
     ticks = max([e.tick for e in sc.events] + [0]) + 900

@@ -33,7 +33,7 @@ SMALL = {"population.households": 2000, "population.firms": 20}
 # Godley & Lavoie, model SIM
 # ------------------------------------------------------------------------------------------
 def sim_oracle(G, theta, a1, a2, ticks, minor=100):
-    """Exact integer recursion of gl_sim (period = 1 tick): per tick the revenue settled at its
+    """Exact integer recursion of gl_sim_lagged (period = 1 tick): per tick the revenue settled at its
     start, the household balance at its end and the tax withheld."""
     G = G * minor
     revenue, balance, rows = 0, 0, []
@@ -54,7 +54,7 @@ def sim_oracle(G, theta, a1, a2, ticks, minor=100):
 def test_sim_reproduces_the_book_steady_state():
     """Godley & Lavoie (2007) ch. 3, G = 20, theta = 0.2, alpha1 = 0.6, alpha2 = 0.4:
     Y* = G/theta = 100, T* = 20, YD* = C* = 80, H* = 80."""
-    eng, res, ds = run("gl_sim")
+    eng, res, ds = run("gl_sim_lagged")
     last = ds.isel(time=-1, member=0)
     Y = float(last.nominal_spending)
     assert Y == pytest.approx(100.0, abs=0.02)
@@ -67,7 +67,7 @@ def test_sim_reproduces_the_book_steady_state():
 
 
 def test_sim_path_matches_the_exact_recursion():
-    eng, res, ds = run("gl_sim")
+    eng, res, ds = run("gl_sim_lagged")
     want = sim_oracle(20.0, 0.2, 0.6, 0.4, eng.sc.run.ticks)
     ticks = ds.tick.values[1:]
     np.testing.assert_array_equal(np.round(ds.nominal_spending.values[0, 1:] * 100).astype(np.int64),
@@ -79,7 +79,7 @@ def test_sim_path_matches_the_exact_recursion():
 
 @pytest.mark.parametrize("G, theta", [(20.0, 0.2), (30.0, 0.25), (10.0, 0.1)])
 def test_sim_steady_state_is_g_over_theta(G, theta):
-    _, _, ds = run("gl_sim", {"government.spending": G, "government.income_tax": theta, "run.ticks": 400})
+    _, _, ds = run("gl_sim_lagged", {"government.spending": G, "government.income_tax": theta, "run.ticks": 400})
     Y = float(ds.nominal_spending.isel(member=0, time=-1))
     assert Y == pytest.approx(G / theta, rel=2e-3)
     # H* = alpha3 YD* with alpha3 = (1 - alpha1)/alpha2 = 1
