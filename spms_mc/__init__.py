@@ -20,5 +20,15 @@ from .core.version import VERSION as __version__
 from .engine.simulate import simulate
 from .ensemble.api import open_ensemble, run_ensemble
 
+
+
+def validate(only=None) -> list[dict]:
+    """Every published or closed-form reference the project claims, run and compared: one row each
+    (source, quantity, published, ours, difference, passed). See :mod:`spms_mc.report.validate`."""
+    from .report.validate import validate as run
+
+    return run(only)
+
+
 __all__ = ["Scenario", "ScenarioError", "LedgerError", "IdentityError", "MoneyOverflowError", "load_scenario",
-           "preset_names", "simulate", "run_ensemble", "open_ensemble", "__version__"]
+           "preset_names", "simulate", "run_ensemble", "open_ensemble", "validate", "__version__"]
