@@ -81,7 +81,7 @@ class EconomyConfig:
     routine_displacement: float = key(0.3, Float(0, 1), "share of routine workers displaced at full automation")
     ai_output_growth: float = key(0.02, Float(-0.5, 1), "real output growth per year from AI capital, g_AI")
     ticks_per_year: int = key(360, Int(1, 10**6), "ticks per year (automation path, growth, discounting)")
-    discount_rate: float = key(0.05, Float(0, 1, lo_open=True), "yearly rate at which dividends are capitalised")
+    discount_rate: float = key(0.05, Float(1e-4, 1), "yearly rate at which dividends are capitalised")
     equity_distribution: str = key("pareto", Choice("pareto", "equal"),
                                    "equity index units across households: Pareto calibrated to the top-1 % target, "
                                    "or equal")
@@ -173,7 +173,11 @@ def _alpha_for(target: float, money: float, value: float, grid: int) -> float:
     if not top_hi < target < top_lo:
         raise ScenarioError(f"economy.initial_top1_wealth_share = {target} cannot be reached with this much money "
                             f"beside equity; accepted: {top_hi:.4f} .. {top_lo:.4f} (or economy.equity_distribution "
-                            f"= 'equal')")
+                            f"= 'equal'). The money is population.initial_balance x population.households; the "
+                            f"equity's projected value comes from economy.consumption_income, "
+                            f"economy.consumption_wealth, economy.retention, economy.labour_share_start, "
+                            f"economy.discount_rate, economy.ticks_per_year, run.period and, with a government, "
+                            f"government.spending and government.income_tax")
     for _ in range(60):  # the top share falls as alpha grows
         mid = math.sqrt(lo * hi)
         if _top1_share(mid, money, value, grid) > target:
