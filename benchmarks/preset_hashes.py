@@ -3,8 +3,11 @@ no bit of any result.
 
 Each preset runs as shipped (seed 0, member 0, its own size), with the ledger checked every tick.
 The digest covers every data variable and coordinate - name, dtype, dims, shape and raw bytes, in
-sorted name order - and the attributes that describe the model (scenario TOML, process order, closed
-form); version strings are left out so that the digest survives an upgrade of numpy or numba.
+sorted name order - and the attributes that describe the run (name, seed, stop reason, minor units,
+period, process order, closed form). Version strings are left out so that the digest survives an
+upgrade of numpy or numba, and so is the resolved scenario TOML: it lists every registered
+mechanism's section with its defaults, so registering a new mechanism changes its text but no
+result.
 
     python benchmarks/preset_hashes.py                     # prints a Markdown table
     python benchmarks/preset_hashes.py --json hashes.json  # and writes {preset: sha256}
@@ -21,7 +24,7 @@ import time
 
 import numpy as np
 
-MODEL_ATTRS = ("scenario", "scenario_name", "root_seed", "stop_reason", "minor_units", "period",
+MODEL_ATTRS = ("scenario_name", "root_seed", "stop_reason", "minor_units", "period",
                "process_order", "money_stock_closed_form")
 
 
