@@ -23,3 +23,11 @@ def test_a_wrong_published_value_fails(monkeypatch, name, wrong):
     monkeypatch.setattr(V, "REFERENCES", refs)
     (row,) = V.validate(only=[name])
     assert not row["passed"] and "**NO**" in V.table([row])
+
+
+def test_the_readme_shows_every_reference():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for ref in V.REFERENCES:
+        assert f"| {ref.source} | {ref.quantity} | {ref.published:.8g} |" in readme, ref.name
