@@ -119,7 +119,7 @@ class Mechanism:
     @classmethod
     def allocate(cls, sc, state, key) -> None:
         """Allocate and initialise this mechanism's state arrays (``state.add_array``) for the member
-        keyed by ``key``; called for enabled mechanisms, in registration order."""
+        keyed by ``key``; called for enabled mechanisms, in tick order."""
 
     @classmethod
     def shrink(cls, sc, small_population) -> dict:
