@@ -20,11 +20,16 @@ Schedulers (``scheduler=``):
 
 Kernels are compiled in this process first (filling the on-disk cache), then once on every worker
 before the fan-out, so no two processes race to write the numba cache (numba#4807). The first
-task of a new store runs here too: its dataset is the store's template.
+task of a new store runs here too: its dataset is the store's template, and the store appears at
+its path (renamed from a temporary folder) with that member already done. A kill at any point loses
+nothing finished: ``resume=True`` completes the store, rebuilds one whose creation was interrupted
+and removes stale temporary folders (:mod:`.store`), saying so on stderr and in the summary's
+``notes``.
 """
 from __future__ import annotations
 
 import os
+import sys
 import time
 import tomllib
 import uuid
@@ -226,17 +231,17 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     compile_s = 0.0
     if path.exists() and overwrite:
         zstore.remove(path)
-    path_existed = path.exists()
-    if path_existed:
+    notes = [_note(f"removed {p}, left by an interrupted creation of {path}")
+             for p in zstore.remove_stale_partials(path)]
+    done = None
+    if path.exists():
         if not resume:
             raise zstore.StoreError(f"{path} exists; pass --resume to complete it or --overwrite to replace it")
-        existing = zstore.open_store(path)
-        if existing.attrs.get("fingerprint") != fp:
-            raise zstore.StoreError(
-                f"{path} belongs to a different run (scenario, seed, members or package versions differ: "
-                f"fingerprint {existing.attrs.get('fingerprint', '?')[:12]} != {fp[:12]}); refusing to resume "
-                f"into it - use another --out or --overwrite")
-        done = zstore.done_mask(path)
+        done, note = zstore.resume_state(path, fp)  # None: an interrupted creation, removed
+        if note:
+            notes.append(_note(note))
+    path_existed = done is not None
+    if path_existed:
         tasks = [(pos, m) for pos, m in tasks if not done[pos + (m,)]]
     else:
         compile_s = warmup(grid[0][1], batch=batched)
@@ -260,9 +265,8 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
             closed = np.array([closed_form_money_stock(s) or np.nan for _, s in grid]).reshape(sc.grid_shape)
             extra = {"money_stock_closed_form": (sweep_dims, closed, {
                 "units": "currency units", "description": "|eligible| x GI / d where it applies (NaN: none)"})}
-        zstore.create(path, first, sweep=sc.sweep, members=members, attrs=attrs, extra=extra)
-        for ds in first_batch or [first]:
-            zstore.write_member(path, ds, pos, sweep_dims)
+        zstore.create(path, first, sweep=sc.sweep, members=members, attrs=attrs, extra=extra,
+                      initial=tuple(first_batch or [first]), position=pos, sweep_dims=sweep_dims)
         if progress:
             progress(total - len(tasks), total)
     done_before = total - len(tasks) - (0 if resume and path_existed else len(first_batch or [first]))
@@ -277,8 +281,14 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
                              jobqueue or {}, progress, already, total, warmed=not path_existed)
     result = EnsembleResult(store=str(path), tasks=total, computed=total - done_before,
                             done_before=done_before, seconds=time.perf_counter() - t0,
-                            compile_seconds=compile_s, summaries=summaries)
+                            compile_seconds=compile_s, summaries=summaries, notes=notes)
     return zstore.open_store(path), result
+
+
+def _note(msg: str) -> str:
+    """Tell the user what was done to a store on the way (stderr), and keep it for the summary."""
+    print(f"spms-mc: {msg}", file=sys.stderr, flush=True)
+    return msg
 
 
 def _local_dataset(toml_text: str, seed: int, member: int, tick_progress=None):

@@ -12,12 +12,30 @@ chunks). ``consolidated=False`` throughout: consolidated metadata is not part of
 The attributes hold the resolved scenario (TOML), the root seed, the member count, package
 versions and a fingerprint of all of these; ``--resume`` refuses a store whose fingerprint
 differs, because a resumed run must produce exactly what an uninterrupted one would.
+
+Creation is atomic: the template and the first member(s) are written under a temporary name in the
+store's parent folder (``.NAME.partial-PID-RANDOM-HOST``) and the folder is renamed into place only
+when complete, so a kill during creation leaves no store at ``path`` - only a stale partial folder,
+removed by the next run (:func:`remove_stale_partials`). A store at ``path`` without any finished
+member (an older version's interrupted creation) holds nothing to keep: ``--resume`` rebuilds it
+(:func:`resume_state`).
+
+Test hook: with ``SPMS_MC_TEST_CREATE_PAUSE="N:SECONDS"`` in the environment, :func:`create` writes a
+line ``SPMS_MC_TEST_CREATE_PAUSE: paused ...`` to stderr and sleeps SECONDS right after the N-th object
+(a ``zarr.json`` or a coordinate chunk) written into the template, or just before the rename when the
+template has fewer objects - so a test can kill the process mid-creation at a chosen point.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import os
 import shutil
+import socket
+import sys
+import time
+import uuid
 from pathlib import Path
 
 import dask.array as da
@@ -26,6 +44,9 @@ import xarray as xr
 
 INT_FILL = np.iinfo(np.int64).min
 LAYOUT_VERSION = 1
+PARTIAL = ".partial-"
+PAUSE_ENV = "SPMS_MC_TEST_CREATE_PAUSE"
+STALE_AFTER_S = 24 * 3600  # a partial folder of another host is stale after this long
 
 
 class StoreError(RuntimeError):
@@ -59,11 +80,14 @@ def _template(first: xr.Dataset, sweep: tuple, members: int) -> xr.Dataset:
 
 
 def create(path, first: xr.Dataset, *, sweep: tuple = (), members: int, attrs: dict,
-           extra: dict | None = None) -> None:
+           extra: dict | None = None, initial: tuple = (), position: tuple = (),
+           sweep_dims: tuple = ()) -> None:
     """Create the store at ``path`` (which must not exist) with ``first`` (one member) as template.
 
     ``extra`` adds small variables without a member dim (e.g. per-grid-point closed forms), written
-    with the template. An attribute set to None in ``attrs`` is removed.
+    with the template. An attribute set to None in ``attrs`` is removed. ``initial``: member datasets
+    (at grid ``position``) written, with their done flags, before the store appears. Everything is
+    written under a temporary name next to ``path`` and renamed into place when complete.
     """
     path = Path(path)
     if path.exists():
@@ -76,7 +100,138 @@ def create(path, first: xr.Dataset, *, sweep: tuple = (), members: int, attrs: d
         tmpl[name] = (dims, values, vattrs)
     enc = {name: {"chunks": tmpl[name].data.chunksize} for name in tmpl.data_vars
            if hasattr(tmpl[name].data, "chunksize")}
-    tmpl.to_zarr(path, mode="w-", compute=False, zarr_format=3, consolidated=False, encoding=enc)
+    tmp = path.parent / f".{path.name}{PARTIAL}{os.getpid()}-{uuid.uuid4().hex[:8]}-{socket.gethostname()}"
+    pause = _test_pause()
+    try:
+        target = _pausing_store(tmp, pause) if pause else tmp
+        tmpl.to_zarr(target, mode="w-", compute=False, zarr_format=3, consolidated=False, encoding=enc)
+        for ds in initial:
+            write_member(tmp, ds, position, sweep_dims)
+        if pause and not pause["done"]:
+            _do_pause(pause, tmp)
+        try:
+            os.rename(tmp, path)  # atomic; refuses a non-empty folder that appeared meanwhile
+        except OSError as exc:
+            raise StoreError(f"{path} appeared while this run was creating it ({exc.strerror}); "
+                             f"pass --resume to complete it or --overwrite to replace it") from None
+    except BaseException:
+        remove(tmp)
+        raise
+
+
+def _test_pause() -> dict | None:
+    spec = os.environ.get(PAUSE_ENV)
+    if not spec:
+        return None
+    after, _, seconds = spec.partition(":")
+    return {"after": int(after), "seconds": float(seconds or 60), "writes": 0, "done": False}
+
+
+def _do_pause(pause: dict, tmp: Path) -> None:
+    pause["done"] = True
+    print(f"{PAUSE_ENV}: paused after {pause['writes']} write(s) into {tmp}", file=sys.stderr, flush=True)
+    time.sleep(pause["seconds"])
+
+
+def _pausing_store(tmp: Path, pause: dict):
+    """A local zarr store that pauses after the ``pause['after']``-th object written (test hook)."""
+    from zarr.storage import LocalStore
+
+    class PausingStore(LocalStore):
+        async def set(self, key, value, *args, **kwargs):
+            out = await super().set(key, value, *args, **kwargs)
+            pause["writes"] += 1
+            if pause["writes"] == pause["after"] and not pause["done"]:
+                _do_pause(pause, tmp)
+            return out
+
+    return PausingStore(tmp)
+
+
+def partials(path) -> list[Path]:
+    """Temporary folders of interrupted or running creations of the store ``path``."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}{PARTIAL}*"))
+
+
+def _stale(partial: Path, name: str) -> bool:
+    pid, _, rest = partial.name[len(f".{name}{PARTIAL}"):].partition("-")
+    _, _, host = rest.partition("-")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True  # its creator is gone
+        except OSError:
+            return False  # alive (another user's)
+        return False  # alive: a creation still running
+    try:
+        return time.time() - partial.stat().st_mtime > STALE_AFTER_S
+    except OSError:
+        return False
+
+
+def remove_stale_partials(path) -> list[Path]:
+    """Remove the temporary folders left by killed creations of ``path``; return them."""
+    path = Path(path)
+    gone = [p for p in partials(path) if _stale(p, path.name)]
+    for p in gone:
+        remove(p)
+    return gone
+
+
+def _root_attrs(path: Path) -> dict | None:
+    try:
+        meta = json.loads((path / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return (meta.get("attributes") or {}) if isinstance(meta, dict) else None
+
+
+def _finished_any(path: Path) -> bool:
+    chunks = path / "done" / "c"
+    return chunks.is_dir() and any(f.is_file() and not f.name.endswith(".partial") for f in chunks.rglob("*"))
+
+
+def _template_debris(path: Path) -> bool:
+    """Only what an interrupted template write leaves: metadata, single-chunk coordinates, zarr's
+    own partial files."""
+    for f in path.rglob("*"):
+        if f.is_dir() or f.name == "zarr.json" or f.name.endswith(".partial"):
+            continue
+        parts = f.relative_to(path).parts
+        if "c" not in parts or any(p != "0" for p in parts[parts.index("c") + 1:]):
+            return False
+    return True
+
+
+def resume_state(path, fp: str) -> tuple[np.ndarray | None, str | None]:
+    """What ``--resume`` finds at the existing ``path`` of the run with fingerprint ``fp``.
+
+    ``(done flags, None)``: a store of this run, to complete. ``(None, message)``: an incomplete
+    store holding no finished member (an interrupted creation), removed here to be rebuilt.
+    Raises :class:`StoreError` for a store of another run or anything else.
+    """
+    path = Path(path)
+    attrs = _root_attrs(path) if path.is_dir() else None
+    if attrs and "fingerprint" in attrs:
+        if attrs["fingerprint"] != fp:
+            raise StoreError(
+                f"{path} belongs to a different run (scenario, seed, members or package versions differ: "
+                f"fingerprint {str(attrs['fingerprint'])[:12]} != {fp[:12]}); refusing to resume "
+                f"into it - use another --out or --overwrite")
+        if not _finished_any(path):
+            remove(path)
+            return None, (f"{path} holds no finished member (its creation was interrupted): "
+                          f"rebuilding it from the start")
+    elif path.is_dir() and not attrs and not _finished_any(path) and _template_debris(path):
+        remove(path)
+        return None, (f"{path} is an incomplete store without metadata (its creation was interrupted): "
+                      f"rebuilding it from the start")
+    open_store(path)  # a readable spms_mc store, or a StoreError naming what it is not
+    return done_mask(path), None
 
 
 def remove(path) -> None:
