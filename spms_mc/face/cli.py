@@ -1,8 +1,20 @@
 """The ``spms-mc`` command line: list scenarios, show one resolved, run members to a zarr store,
-benchmark against the machine's limits. Bad input exits with status 2 and a message naming the key.
+benchmark against the machine's limits.
+
+Exit statuses (README, "Command line"), each failure as one line on stderr:
+
+* 0 - done;
+* 2 - bad input (:class:`ScenarioError`, a store that cannot be used, a report input, a usage error):
+  the line names what was wrong and what is accepted;
+* 3 - the model's bookkeeping failed (:class:`LedgerError`, :class:`IdentityError`);
+* 4 - money would leave the int64 range (:class:`MoneyOverflowError`);
+* 1 - the system refused something (``OSError``: a file system, a network; ``MemoryError``);
+* 70 - an internal error (a bug): the line names the file holding the full traceback;
+* 130 - interrupted.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +22,13 @@ import click
 import numpy as np
 
 from ..core.config import ScenarioError, load_scenario, parse_assignments, preset_names
+
+EXIT_INPUT = 2
+EXIT_LEDGER = 3
+EXIT_OVERFLOW = 4
+EXIT_SYSTEM = 1
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h)
+EXIT_ABORTED = 130
 
 
 def _scenario(name, sets, backend=None):
@@ -77,10 +96,12 @@ def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend,
         overrides["run.backend"] = backend
     sc = load_scenario(scenario, overrides)
     jobqueue = parse_assignments(job_opts)
-    if dry_run:
-        click.echo(run_ensemble_with_summary(sc, members, seed, out, scheduler=scheduler, jobqueue=jobqueue,
-                                             dry_run=True), nl=False)
-        return
+    if dry_run or scheduler in ("slurm", "pbs"):  # the job script: the --job options checked before any work
+        script = _job_script(sc, members, seed, out, scheduler, jobqueue)
+        if dry_run:
+            click.echo(script, nl=False)
+            return
+    _check_run_input(sc, out, scheduler, resume)
     total = members * (len(sc.grid()) if sc.sweep else 1)
     show = False if quiet else None
     ticks = Progress(1, enabled=show) if total == 1 else None
@@ -112,12 +133,9 @@ def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend,
 @click.option("--lorenz-tick", "lorenz_ticks", multiple=True, type=int, help="ticks of the Lorenz panels (repeatable)")
 def report(stores, out, lorenz_ticks):
     """Figures and an HTML page from STORE.zarr (several stores: a regime comparison)."""
-    from ..report.pages import ReportError, report as make_report
+    from ..report.pages import report as make_report
 
-    try:
-        page = make_report(list(stores), out, lorenz_ticks=list(lorenz_ticks) or None)
-    except (ReportError, KeyError) as exc:
-        raise click.ClickException(str(exc).strip("'\"")) from None
+    page = make_report(list(stores), out, lorenz_ticks=list(lorenz_ticks) or None)
     click.echo(f"report: {page} ({len(list(Path(out).glob('*.png')))} figures)")
 
 
@@ -132,23 +150,147 @@ def bench(size, repeats, quick):
     benchmod.run(size=size, repeats=repeats, quick=quick)
 
 
+def _job_script(sc, members, seed, out, scheduler, jobqueue) -> str:
+    """The slurm/pbs job script (nothing submitted); options dask-jobqueue refuses are bad input."""
+    from ..ensemble.fanout import run_ensemble_with_summary
+
+    try:
+        return run_ensemble_with_summary(sc, members, seed, out, scheduler=scheduler, jobqueue=jobqueue,
+                                         dry_run=True)
+    except ScenarioError:
+        raise
+    except (ValueError, TypeError) as exc:  # raised by dask-jobqueue on the options given
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(":")
+        given = " ".join(f"{k}={v}" for k, v in jobqueue.items()) or "none"
+        raise click.BadParameter(f"{first} (given: {given}); accepted: options of dask_jobqueue's "
+                                 f"{scheduler.upper()}Cluster, e.g. cores=8 memory=16GB walltime=01:00:00 "
+                                 f"queue=NAME account=NAME processes=8", param_hint="'--job'") from None
+
+
+def _check_run_input(sc, out, scheduler, resume):
+    """What can be checked before any work: the output path, the GPU, the ledger check mode, the
+    address of an existing cluster."""
+    out = Path(out)
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        why = "is a file" if not parent.is_dir() else "is not writable"
+        raise click.BadParameter(f"{out}: {parent} {why}; accepted: a new STORE.zarr path in a folder you can "
+                                 f"write to", param_hint="'--out'")
+    mode = os.environ.get("SPMS_MC_CHECK_LEDGER")
+    if mode:
+        from ..engine.loop import CHECK_MODES
+
+        if mode not in CHECK_MODES:
+            raise ScenarioError(f"SPMS_MC_CHECK_LEDGER = {mode!r}; accepted: {', '.join(CHECK_MODES)}")
+    # a new store runs its first member in this process, so this process needs the GPU
+    if sc.run.backend == "cuda" and (scheduler in ("local", "sync") or not (resume and out.exists())):
+        from numba import cuda
+
+        if not cuda.is_available():
+            raise ScenarioError("run.backend = 'cuda' needs an NVIDIA GPU with a working CUDA driver and none was "
+                                "found (install the extra: pip install 'spms_mc[cuda]'; for tests without a GPU "
+                                "set NUMBA_ENABLE_CUDASIM=1 before starting Python); accepted here: cpu")
+    if scheduler.startswith("tcp://"):
+        import socket
+        from urllib.parse import urlsplit
+
+        try:
+            host, port = urlsplit(scheduler).hostname, urlsplit(scheduler).port
+        except ValueError:
+            host = port = None
+        if not host or port is None:
+            raise click.BadParameter(f"{scheduler!r}; accepted: tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786",
+                                     param_hint="'--scheduler'")
+        try:
+            socket.create_connection((host, port), timeout=10).close()
+        except OSError as exc:
+            raise click.BadParameter(f"no dask scheduler answers at {scheduler} ({exc.strerror or exc}); accepted: "
+                                     f"the address of a running scheduler, or local, sync, slurm, pbs",
+                                     param_hint="'--scheduler'") from None
+
+
+def _input_errors() -> tuple:
+    """The exception types that mean bad input (exit 2)."""
+    from ..ensemble.store import StoreError
+    from ..report.pages import ReportError
+
+    return ScenarioError, StoreError, ReportError
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _traceback_file(exc: BaseException, argv) -> str | None:
+    """Write the full traceback to a new file under the system's temp folder; its path (None if none
+    could be written)."""
+    import platform
+    import tempfile
+    import traceback
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        try:
+            ver = version("spms_mc")
+        except PackageNotFoundError:
+            ver = "?"
+        fd, path = tempfile.mkstemp(prefix="spms-mc-traceback-", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(f"spms-mc {' '.join(sys.argv[1:] if argv is None else map(str, argv))}\n"
+                    f"spms_mc {ver}, Python {platform.python_version()}, {platform.platform()}\n\n")
+            f.write("".join(traceback.format_exception(exc)))
+        return path
+    except Exception:  # noqa: BLE001 - no file: the traceback goes to stderr instead
+        return None
+
+
+def _report_failure(exc: Exception, argv) -> int:
+    """One line on stderr for an exception no input check caught; returns the exit status."""
+    from ..core.errors import LedgerError, MoneyOverflowError
+
+    if isinstance(exc, _input_errors()):
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_INPUT
+    if isinstance(exc, LedgerError):
+        click.echo(f"model error ({type(exc).__name__}): {exc}", err=True)
+        return EXIT_LEDGER
+    if isinstance(exc, MoneyOverflowError):
+        click.echo(f"model error ({type(exc).__name__}): {exc}", err=True)
+        return EXIT_OVERFLOW
+    system = isinstance(exc, (OSError, MemoryError))
+    what = f"{type(exc).__name__}: {_one_line(exc)}"[:300]
+    path = _traceback_file(exc, argv)
+    where = f"the full traceback is in {path}" if path else "the traceback follows"
+    if system:
+        click.echo(f"error: the system refused an operation: {what}; {where}", err=True)
+    else:
+        click.echo(f"internal error (a bug in spms_mc, please report it with the traceback): {what}; {where}",
+                   err=True)
+    if path is None:
+        import traceback
+
+        traceback.print_exception(exc)
+    return EXIT_SYSTEM if system else EXIT_INTERNAL
+
+
 def main(argv=None):
+    """The ``spms-mc`` entry point: runs the command line, turns every failure into one line on stderr
+    and an exit status (module docstring)."""
     try:
         cli.main(args=argv, prog_name="spms-mc", standalone_mode=False)
-    except ScenarioError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # a store or overflow problem: a message, not a traceback
-        from ..core.errors import LedgerError, MoneyOverflowError
-        from ..ensemble.store import StoreError
-
-        if isinstance(exc, (StoreError, MoneyOverflowError, LedgerError, ValueError)):
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2 if not isinstance(exc, LedgerError) else 3)
-        raise
+        sys.exit(EXIT_ABORTED)
+    except click.ClickException as exc:  # usage: a missing option, an unknown command, a value of the wrong type
+        no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+        if no_args and isinstance(exc, no_args):
+            exc.show()
+        else:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
+            click.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
+        sys.exit(EXIT_INPUT)
+    except Exception as exc:  # noqa: BLE001 - every failure is reported, as its kind says
+        sys.exit(_report_failure(exc, argv))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -47,13 +48,21 @@ def load(paths) -> tuple[xr.Dataset, dict]:
     """Open one or more stores; several become a ``regime`` dimension. Returns (data, info)."""
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if not paths:
-        raise ReportError("no store given")
+        raise ReportError("no store given; accepted: one or more stores written by `spms-mc run --out STORE.zarr`")
+    seen = {}
+    for p in paths:
+        if p.resolve() in seen:
+            twice = f"{p} is given twice" if str(p) == str(seen[p.resolve()]) else \
+                f"{seen[p.resolve()]} and {p} are the same store"
+            raise ReportError(f"{twice}; accepted: each store once (several stores are compared side by side, "
+                              f"one regime each)")
+        seen[p.resolve()] = p
     parts, info = [], {"stores": [], "missing": 0, "total": 0}
     for p in paths:
         try:
             ds = zstore.open_store(p)
         except zstore.StoreError as exc:
-            raise ReportError(str(exc)) from None
+            raise ReportError(f"{exc}; accepted: a store written by `spms-mc run --out STORE.zarr`") from None
         done = ds["done"].values
         total, finished = done.size, int(done.sum())
         info["stores"].append({"path": str(p), "name": ds.attrs.get("scenario_name", p.stem),
@@ -70,6 +79,8 @@ def load(paths) -> tuple[xr.Dataset, dict]:
     names = [s["name"] for s in info["stores"]]
     if len(set(names)) != len(names):
         names = [f"{n} ({Path(s['path']).stem})" for n, s in zip(names, info["stores"])]
+    if len(set(names)) != len(names):  # same scenario name and same file name: the paths tell them apart
+        names = [f"{n} ({s['path']})" for n, s in zip([s["name"] for s in info["stores"]], info["stores"])]
     # an empty flow list round-trips through zarr as float: give every part string flow names
     parts = [p.assign_coords(flow=np.array([str(f) for f in p["flow"].values], dtype=object))
              if "flow" in p.coords else p for p in parts]
@@ -233,6 +244,57 @@ def default_lorenz_ticks(ds) -> list[int]:
     return sorted(set(picks))
 
 
+def _describe_ticks(ticks: list[int]) -> str:
+    if len(ticks) <= 12:
+        return ", ".join(map(str, ticks))
+    steps = set(np.diff(ticks).tolist())
+    if len(steps) == 1:
+        return f"{ticks[0]}, {ticks[1]}, ..., {ticks[-1]} (every {steps.pop()} ticks)"
+    return f"{', '.join(map(str, ticks[:4]))}, ..., {', '.join(map(str, ticks[-2:]))} ({len(ticks)} sampled ticks)"
+
+
+def check_lorenz_ticks(ds, ticks) -> list[int] | None:
+    """The Lorenz ticks asked for, each once, in order (None: the defaults); a tick that was not
+    sampled is refused, naming the sampled ones."""
+    if not ticks:
+        return None
+    sampled = [int(x) for x in _ticks(ds)]
+    bad = [t for t in ticks if isinstance(t, bool) or not isinstance(t, (int, np.integer))]
+    if bad:
+        raise ReportError(f"Lorenz ticks must be integers, got {bad!r}; accepted: {_describe_ticks(sampled)}")
+    asked = list(dict.fromkeys(int(t) for t in ticks))
+    missing = [t for t in asked if t not in set(sampled)]
+    if missing:
+        raise ReportError(f"--lorenz-tick {', '.join(map(str, missing))}: not sampled in this store; accepted: "
+                          f"the sampled ticks {_describe_ticks(sampled)}")
+    if len(asked) > MAX_PANELS:
+        raise ReportError(f"--lorenz-tick given {len(asked)} times; accepted: at most {MAX_PANELS} ticks "
+                          f"(one panel each)")
+    return asked
+
+
+def check_out(out_dir, stores=()) -> Path:
+    """The output folder, checked before any work: an existing folder or one that can be made, outside
+    the stores reported; a file, or a path below a file, is refused."""
+    out = Path(out_dir)
+    accepted = "accepted: a folder (existing or new) for the PNGs and index.html"
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out {out} is a file, not a folder; {accepted}")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ReportError(f"--out {out}: {parent} is a file, so no folder can be made below it; {accepted}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ReportError(f"--out {out}: {parent} is not writable; {accepted} that you can write to")
+    where = out.resolve()
+    for st in stores:
+        st = Path(st).resolve()
+        if where == st or st in where.parents:
+            raise ReportError(f"--out {out} is inside the store {st}; {accepted}, outside the stores")
+    return out
+
+
 def fig_lorenz(ds, plt, ticks=None):
     ticks = ticks or default_lorenz_ticks(ds)
     points = grid_points(ds)[:MAX_LINES]
@@ -332,10 +394,16 @@ def _png(fig) -> bytes:
 
 def report(paths, out_dir, *, lorenz_ticks=None) -> Path:
     """Write the figures and ``index.html`` for one store (or several, one regime each)."""
-    ds, info = load(paths)
+    check_out(out_dir)
     plt = _plt()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    ds, info = load(paths)
+    lorenz_ticks = check_lorenz_ticks(ds, lorenz_ticks)
+    out = check_out(out_dir, [s["path"] for s in info["stores"]])
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"--out {out}: the folder cannot be made ({exc.strerror or exc}); accepted: a folder "
+                          f"(existing or new) for the PNGs and index.html") from None
     figures = [("money_stock.png", "Money stock per member", fig_money_stock(ds, plt)),
                ("fan_charts.png", "Inequality across members", fig_fan_charts(ds, plt)),
                ("lorenz.png", "Lorenz curves", fig_lorenz(ds, plt, lorenz_ticks))]

@@ -1,4 +1,5 @@
 """The command line, end to end in a subprocess (as a user runs it)."""
+import os
 import subprocess
 import sys
 
@@ -46,13 +47,35 @@ def test_run_writes_a_store_equal_to_simulate(tmp_path):
     (["run", "sumsy", "--set", "sumsy.nope=1", "--out", "x.zarr"], "unknown key 'sumsy.nope'"),
     (["run", "nope", "--out", "x.zarr"], "unknown scenario 'nope'"),
     (["run", "sumsy", "--scheduler", "mpi", "--out", "x.zarr"], "mpi"),
+    (["run", "sumsy", "--scheduler", "tcp://127.0.0.1:1", "--out", "x.zarr"], "no dask scheduler answers at"),
+    (["run", "sumsy", "--scheduler", "tcp://somewhere", "--out", "x.zarr"], "accepted: tcp://HOST:PORT"),
+    (["run", "sumsy", "--out", "afile/x.zarr"], "afile is a file; accepted: a new STORE.zarr path"),
+    (["run", "sumsy", "--members", "0", "--out", "x.zarr"], "Invalid value for '--members'"),
+    (["report", "x.zarr", "--out", "o"], "x.zarr does not exist; accepted: a store written by"),
 ])
 def test_bad_input_exits_2_with_a_message(args, msg, tmp_path):
+    (tmp_path / "afile").write_text("not a store")
     r = subprocess.run([sys.executable, "-m", "spms_mc", *args], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2
-    assert msg in r.stderr
+    assert msg in r.stderr and len(r.stderr.splitlines()) == 1
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "x.zarr").exists()
+
+
+def test_a_bad_ledger_check_mode_is_refused_before_work(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "spms_mc", "run", "sumsy", "--out", "x.zarr"], capture_output=True,
+                       text=True, cwd=tmp_path, env={**os.environ, "SPMS_MC_CHECK_LEDGER": "always"})
+    assert r.returncode == 2 and "SPMS_MC_CHECK_LEDGER = 'always'; accepted: tick, period, off" in r.stderr
+    assert not (tmp_path / "x.zarr").exists()
+
+
+def test_job_options_dask_jobqueue_refuses_are_bad_input(tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    for job, msg in (("nope=1", "unexpected keyword argument 'nope'"), ("cores=abc", "given: cores=abc")):
+        r = subprocess.run([sys.executable, "-m", "spms_mc", "run", "sumsy", "--scheduler", "slurm", "--job", job,
+                            "--dry-run", "--out", "x.zarr"], capture_output=True, text=True, cwd=tmp_path)
+        assert r.returncode == 2 and msg in r.stderr and "accepted: options of dask_jobqueue's SLURMCluster" in r.stderr
+        assert len(r.stderr.splitlines()) == 1
 
 
 def test_open_store_refuses_foreign_paths(tmp_path):

@@ -109,7 +109,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
         rep.load(tmp_path / "missing.zarr")
     r = subprocess.run([sys.executable, "-m", "spms_mc", "report", str(tmp_path / "plain"), "--out",
                         str(tmp_path / "o")], capture_output=True, text=True)
-    assert r.returncode == 1 and "Error:" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
     path = tmp_path / "none.zarr"
     sc = spms_mc.load_scenario("sumsy", {"population.households": 50, "run.ticks": 60})
     spms_mc.run_ensemble(sc, members=1, seed=0, store=path, scheduler="sync")
@@ -117,3 +117,56 @@ def test_bad_input_is_a_clear_error(tmp_path):
         path, region={"member": slice(0, 1)}, zarr_format=3, consolidated=False)
     with pytest.raises(rep.ReportError, match="no member is finished yet"):
         rep.load(path)
+
+
+@pytest.fixture
+def afile(tmp_path):
+    path = tmp_path / "afile"
+    path.write_text("not a store")
+    return path
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["{tmp}/missing.zarr", "--out", "{tmp}/o"], "missing.zarr does not exist; accepted: a store written by"),
+    (["{tmp}", "--out", "{tmp}/o"], "is not a zarr v3 store"),
+    (["{afile}", "--out", "{tmp}/o"], "afile is not a zarr v3 store"),
+    (["{store}", "--out", "{afile}"], "afile is a file, not a folder; accepted: a folder"),
+    (["{store}", "--out", "{afile}/o"], "afile is a file, so no folder can be made below it"),
+    (["{store}", "--out", "{store}/figures"], "is inside the store"),
+    (["{store}", "--out", "{tmp}/o", "--lorenz-tick", "7"],
+     "--lorenz-tick 7: not sampled in this store; accepted: the sampled ticks 0, 30, ..., 3600 (every 30 ticks)"),
+    (["{store}", "--out", "{tmp}/o", "--lorenz-tick", "30", "--lorenz-tick", "-30"],
+     "--lorenz-tick -30: not sampled"),
+    (["{store}", "--out", "{tmp}/o"] + [f"--lorenz-tick={30 * k}" for k in range(13)], "at most 12 ticks"),
+    (["{store}", "{store}", "--out", "{tmp}/o"], "is given twice; accepted: each store once"),
+])
+def test_report_input_errors_exit_2_before_any_work(args, msg, sweep_store, afile, tmp_path, capsys):
+    """Each bad input of `spms-mc report` is one line naming what was wrong and what is accepted."""
+    from spms_mc.face.cli import main
+
+    argv = ["report"] + [a.format(tmp=tmp_path, afile=afile, store=sweep_store) for a in args]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and msg in err
+    assert not (tmp_path / "o").exists() and not (sweep_store / "figures").exists()
+
+
+def test_lorenz_ticks_are_sampled_ticks_each_once(sweep_store, tmp_path):
+    ds, _ = rep.load(sweep_store)
+    assert rep.check_lorenz_ticks(ds, [60, 30, 60]) == [60, 30]
+    assert rep.check_lorenz_ticks(ds, None) is None
+    with pytest.raises(rep.ReportError, match="must be integers"):
+        rep.check_lorenz_ticks(ds, [30.5])
+    rep.report(sweep_store, tmp_path / "o", lorenz_ticks=[30, 3600])
+    assert (tmp_path / "o" / "lorenz.png").exists()
+
+
+def test_same_named_stores_in_two_folders_are_told_apart(tmp_path):
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 50, "run.ticks": 60})
+    paths = [tmp_path / d / "s.zarr" for d in ("a", "b")]
+    for p in paths:
+        spms_mc.run_ensemble(sc, members=1, seed=0, store=p, scheduler="sync")
+    ds, _ = rep.load(paths)
+    assert len(set(ds["regime"].values.tolist())) == 2
