@@ -186,9 +186,13 @@ def _check_run_input(sc, out, scheduler, resume):
             raise ScenarioError(f"SPMS_MC_CHECK_LEDGER = {mode!r}; accepted: {', '.join(CHECK_MODES)}")
     # a new store runs its first member in this process, so this process needs the GPU
     if sc.run.backend == "cuda" and (scheduler in ("local", "sync") or not (resume and out.exists())):
-        from numba import cuda
+        try:
+            from numba import cuda
 
-        if not cuda.is_available():
+            available = cuda.is_available()
+        except ImportError:  # no numba-cuda: the message says how to install it
+            available = False
+        if not available:
             raise ScenarioError("run.backend = 'cuda' needs an NVIDIA GPU with a working CUDA driver and none was "
                                 "found (install the extra: pip install 'spms_mc[cuda]'; for tests without a GPU "
                                 "set NUMBA_ENABLE_CUDASIM=1 before starting Python); accepted here: cpu")
