@@ -542,7 +542,10 @@ def _raw_scenario(name_or_path: str, depth: int = 0) -> dict:
     elif path.suffix == ".toml" or path.exists():
         if not path.is_file():
             raise ScenarioError(f"scenario file {str(path)!r} does not exist")
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(f"scenario file {str(path)!r} is not UTF-8 text (TOML files are UTF-8): {exc}") from None
         where = str(path)
     else:
         raise ScenarioError(f"unknown scenario {name_or_path!r}; built-in: {', '.join(preset_names())}, "

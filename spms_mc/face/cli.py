@@ -150,6 +150,26 @@ def bench(size, repeats, quick):
     benchmod.run(size=size, repeats=repeats, quick=quick)
 
 
+@cli.command()
+@click.option("--only", multiple=True, help="run only this reference (repeatable; names: spms_mc.report.validate)")
+def validate(only):
+    """Every published value and closed form the project claims, run and compared (exit 1 if any fails)."""
+    from ..report.validate import REFERENCES, table
+    from ..report.validate import validate as run_references
+
+    names = [r.name for r in REFERENCES]
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}; accepted: {', '.join(names)}", param_hint="--only")
+    rows = run_references(list(only) or None)
+    click.echo(table(rows))
+    failed = [r["name"] for r in rows if not r["passed"]]
+    if failed:
+        click.echo(f"validate: {len(failed)} of {len(rows)} references out of tolerance: {', '.join(failed)}")
+        raise SystemExit(1)
+    click.echo(f"validate: all {len(rows)} references within tolerance")
+
+
 def _job_script(sc, members, seed, out, scheduler, jobqueue) -> str:
     """The slurm/pbs job script (nothing submitted); options dask-jobqueue refuses are bad input."""
     from ..ensemble.fanout import run_ensemble_with_summary
