@@ -51,6 +51,8 @@ from spms_mc_kernels import rng
 from spms_mc_kernels.economy import AI_COMPLEMENTARY, ROUTINE, SHARE_MARGIN, UNEMPLOYED
 
 from ..core.config import Amount, Bool, Choice, Float, Int, Scenario, ScenarioError, check_money_fits, key
+from ..core.errors import MoneyOverflowError
+from ..core.ledger import INT64_MAX
 from ..core.registry import Identity, Mechanism, Output
 from ..core.state import SINK, keyed_permutation, keyed_uniforms
 from .credit import Bank
@@ -427,6 +429,11 @@ class ProductionEconomy(Mechanism):
         firm_loans = b.read_range(st.loans, H, H + F) if bank else None
         interest_f = np.floor(bank.rate * firm_loans).astype(np.int64) if bank else np.zeros(F, np.int64)
         wage_bill = np.where(weight_sum > 0, np.floor(ell * R), 0).astype(np.int64)
+        if F and int(wage_bill.max()) * int(self.skill_weight.max()) > INT64_MAX:
+            # pay_households splits a wage bill by skill weight as wage_bill * weight // weight_sum
+            raise MoneyOverflowError(f"a firm's wage bill of {int(wage_bill.max())} minor units times the skill "
+                                     f"weight {int(self.skill_weight.max())} overflows int64 at tick {tick}; lower "
+                                     f"run.minor_units or economy.skill_premium")
         profit = np.maximum(R - wage_bill - interest_f, 0)
         payout = np.floor((1.0 - e.retention) * profit).astype(np.int64)
         b.add_range(st.balance, H, -(wage_bill + payout))

@@ -1,10 +1,7 @@
 """Fuzzing every scenario key: any value either runs with an exact ledger and finite outputs, or is
 refused with a ScenarioError (exit status 2 on the command line) that names the key - never a
 traceback, a silent rounding or a wrap."""
-import math
-
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -47,5 +44,5 @@ def test_any_value_of_any_key_runs_exactly_or_is_refused_naming_the_key(base, ke
     assume(sc.n_accounts * sc.run.ticks <= 2_000_000)  # a valid but large member: not for a unit test
     ds = spms_mc.simulate(sc, seed=1)  # the ledger and every identity are checked every tick
     money = ds["money_stock"].values[0]
-    assert np.all(np.isfinite(money[: int(np.isfinite(money).sum())]))
-    assert math.isfinite(float(ds["gini"].values[0, 0]) if ds.sizes["time"] else 0.0) or True
+    taken = money.size if not ds.attrs["stop_reason"] else int(np.isfinite(money).sum())
+    assert taken >= 1 and np.all(np.isfinite(money[:taken])) and np.all(money[:taken] >= 0)

@@ -414,3 +414,16 @@ def test_economy_ensemble_store_and_report(tmp_path):
     out = report(tmp_path / "e.zarr", tmp_path / "rep")
     assert (tmp_path / "rep" / "regime_variables.png").stat().st_size > 10_000
     assert "Regime variables" in (out if isinstance(out, str) else out.read_text())
+
+
+def test_a_wage_bill_whose_split_would_overflow_is_a_clear_error():
+    """pay_households computes wage_bill * skill_weight in int64: a bill too large for that product
+    stops the run with MoneyOverflowError before the kernel, never a wrap."""
+    from spms_mc.core.errors import MoneyOverflowError
+
+    sc = spms_mc.load_scenario("ai_bau", {"population.households": 200, "population.firms": 2, "run.ticks": 60})
+    eng = Engine(sc, 0, 0)
+    econ = next(p for p in eng.processes if p.name == "economy")
+    econ.revenue[:] = 2**60  # as if a firm had sold that much in the period
+    with pytest.raises(MoneyOverflowError, match="wage bill of .* times the skill weight 20 overflows int64 at tick 30"):
+        econ.on_period_start(30)
