@@ -9,7 +9,7 @@ are needed and, the sums being integers, the result does not depend on thread co
 Rounding rules (every one leaves money in some account; nothing is lost):
 
 * wages: firm f's bill ``W_f`` is split by skill weight, ``floor(W_f * s_i / S_f)`` in exact integer
-  arithmetic; what the floors leave stays with the firm;
+  arithmetic; what the floors leave goes to the rounding sink (the economy mechanism books it there);
 * dividends: ``floor(pool * e_i / E)`` computed in float64 with a relative margin of 1e-12 below the
   exact quotient, so the floors can never add up to more than the pool; the rest goes to the sink;
 * tax: ``floor(theta * gross)`` withheld at source;
