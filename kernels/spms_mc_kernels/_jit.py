@@ -7,6 +7,7 @@ processes are a known source of crashes (numba#4807, numba#9348; sgkit-dev/sgkit
 ensemble layer compiles once before it fans out, and ``SPMS_MC_NUMBA_CACHE=0`` turns the cache off.
 """
 import os
+import types
 
 from numba import njit
 
@@ -15,16 +16,32 @@ CACHE = os.environ.get("SPMS_MC_NUMBA_CACHE", "1").lower() not in ("0", "false",
 JIT_FLAGS = dict(cache=CACHE, fastmath=False, error_model="numpy", nogil=True)
 
 
+def serial_copy(f):
+    """``f`` as a new function object named ``<name>__serial`` (same code, globals and defaults)."""
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "__serial", f.__defaults__, f.__closure__)
+    g.__qualname__ = f.__qualname__ + "__serial"
+    g.__module__ = f.__module__
+    g.__doc__ = f.__doc__
+    g.__kwdefaults__ = f.__kwdefaults__
+    return g
+
+
 def kernel(fn=None, *, parallel=False):
     """``numba.njit`` with the project's flags; ``parallel=True`` for prange kernels.
 
     A parallel kernel also gets a serial twin, ``kernel.serial`` (prange runs as range): the same
     integer results, without the ~1 us launch cost of a parallel region, for small populations.
+
+    The twin is compiled from a copy of the function under its own qualified name. numba's on-disk
+    cache keys an entry on the qualified name, the signature, the CPU and the bytecode, not on
+    ``parallel``: compiled from the same function, the twins would share one entry, and whichever
+    was compiled first would be loaded for the other (a "parallel" kernel running serially, or a
+    serial one running parallel code).
     """
 
     def wrap(f):
         d = njit(parallel=parallel, **JIT_FLAGS)(f)
-        d.serial = njit(parallel=False, **JIT_FLAGS)(f) if parallel else d
+        d.serial = njit(parallel=False, **JIT_FLAGS)(serial_copy(f)) if parallel else d
         return d
 
     return wrap(fn) if fn is not None else wrap
