@@ -1,5 +1,5 @@
 """The ``spms-mc`` command line: list scenarios, show one resolved, run members to a zarr store,
-benchmark against the machine's limits.
+report on stores, benchmark against the machine's limits, validate against the published references.
 
 Exit statuses (README, "Command line"), each failure as one line on stderr:
 
