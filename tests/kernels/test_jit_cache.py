@@ -24,7 +24,7 @@ def test_the_serial_twin_compiled_first_does_not_become_the_cached_parallel_kern
     again = threads_used("parallel,serial", tmp_path)  # loads both from the cache
     assert again == {"parallel": 2, "serial": 1}
     names = sorted(p.name for p in tmp_path.rglob("*.nbi") if "thread_ids" in p.name)
-    assert len(names) == 2 and any("__serial" in n for n in names), names
+    assert len(names) == 2 and any("__serial" in n for n in names) and any("__parallel" in n for n in names), names
 
 
 def test_the_parallel_kernel_compiled_first_does_not_become_the_cached_serial_twin(tmp_path):
