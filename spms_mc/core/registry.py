@@ -248,12 +248,6 @@ def by_order() -> list[type[Mechanism]]:
     return list(_cache["order"])
 
 
-def get(name: str) -> type[Mechanism]:
-    for m in mechanisms():
-        if m.name == name:
-            return m
-    raise KeyError(f"no mechanism named {name!r}; registered: {', '.join(m.name for m in mechanisms())}")
-
 
 # The sections the core owns: the run and the population. Defined in spms_mc.core.config.
 CORE_SECTIONS = ("run", "population")
@@ -272,12 +266,6 @@ def table_arrays() -> dict[str, type]:
     return dict(_cache["tables"])
 
 
-def owner_of_section(section: str) -> type[Mechanism]:
-    for m in mechanisms():
-        if section in m.sections or section in m.table_arrays:
-            return m
-    raise KeyError(section)
-
 
 def unsweepable() -> tuple[str, ...]:
     return tuple(k for m in mechanisms() for k in m.unsweepable)
@@ -288,16 +276,13 @@ def output_docs() -> dict[str, Output]:
     return {k: v for m in mechanisms() for k, v in m.outputs.items()}
 
 
-def flow_docs() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for m in mechanisms():
-        for k, v in m.flows.items():
-            out.setdefault(k, v)
-    return out
-
 
 def declared_arrays() -> dict[str, str]:
-    return {k: v for m in mechanisms() for k, v in m.arrays.items()}
+    """Every per-account array a registered mechanism may allocate (cached: the state reads it
+    whenever a mechanism asks for an array it did not allocate)."""
+    if "arrays" not in _cache:
+        _cache["arrays"] = {k: v for m in mechanisms() for k, v in m.arrays.items()}
+    return _cache["arrays"]
 
 
 def institutions() -> tuple[str, ...]:

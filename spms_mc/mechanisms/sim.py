@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..core import registry
 from ..core.config import Amount, Bool, Choice, Float, ScenarioError, check_money_fits, key
 from ..core.registry import Identity, Mechanism, Output
 
@@ -76,18 +77,12 @@ class GodleyLavoieSim(Mechanism):
         s, p = sc.sim, sc.population
         if not s.enabled:
             return
-        others = [k for m in cls._others(sc) for k in m.switches(sc)]
+        others = [k for m in registry.mechanisms() if m is not cls and m.enabled(sc) for k in m.switches(sc)]
         if p.households != 1 or p.firms != 1 or others:
             raise ScenarioError(f"sim.enabled is model SIM alone: it needs population.households = 1 (here "
                                 f"{p.households}), population.firms = 1 (here {p.firms}) and no other mechanism "
                                 f"(enabled here: {', '.join(others) or 'none'})")
         check_money_fits(sc, "sim.government_spending", s.government_spending * sc.run.ticks, 1)
-
-    @classmethod
-    def _others(cls, sc):
-        from ..core import registry
-
-        return [m for m in registry.mechanisms() if m is not cls and m.enabled(sc)]
 
     def __init__(self, *a):
         super().__init__(*a)
