@@ -307,6 +307,15 @@ def pay_households(balance, plan, kind, employer, equity, skill_weight, displace
 
 
 @cuda.jit
+def pay_benefits(balance, kind, employer, firm_factor, displacement, skey_displacement, benefit, totals):
+    i = cuda.grid(1)
+    if i < kind.shape[0]:
+        if not is_employed(kind[i], i, firm_factor[employer[i]], displacement, skey_displacement):
+            balance[i] += benefit
+            cuda.atomic.add(totals, 0, benefit)
+
+
+@cuda.jit
 def spending_shortfall(balance, plan, k, period, totals):
     i = cuda.grid(1)
     if i < balance.shape[0]:
@@ -334,11 +343,11 @@ def consume(balance, plan, loans, k, period, lend, grant, cdf, skey_choice, sale
 
 
 @cuda.jit
-def service_loans(balance, loans, lo, hi, rate, maturity, limit, totals):
+def service_loans(balance, loans, lo, hi, rate, maturity, limit, spread, skey_limit, totals):
     """totals = (interest, repaid, refinanced, recovered, written off, defaults)."""
     i = lo + cuda.grid(1)
     if i < hi:
-        parts = service_loan(i, balance, loans, rate, maturity, limit)
+        parts = service_loan(i, balance, loans, rate, maturity, limit, spread, skey_limit)
         for k in range(6):
             if parts[k] != 0:
                 cuda.atomic.add(totals, k, parts[k])

@@ -88,6 +88,18 @@ def employment_weights(kind, employer, skill_weight, displacement, firm_factor, 
     return jobless
 
 
+@kernel(parallel=True)
+def pay_benefits(balance, kind, employer, firm_factor, displacement, skey_displacement, benefit):
+    """Credit ``benefit`` to every household without work (unemployed by type or displaced); returns
+    the total paid (government money created, like Godley & Lavoie's government spending)."""
+    paid = np.int64(0)
+    for i in prange(kind.shape[0]):
+        if not is_employed(kind[i], i, firm_factor[employer[i]], displacement, skey_displacement):
+            balance[i] += benefit
+            paid += benefit
+    return paid
+
+
 @kernel
 def pay_household(i, balance, plan, kind, employer, equity, skill_weight, displacement, firm_factor,
                   skey_displacement, wage_bill, weight_sum, dividend_pool, inv_units, tax_rate, a1, a2, subsistence):
@@ -200,13 +212,23 @@ def consume(balance, plan, loans, k, period, lend, grant, cdf, skey_choice, part
 
 
 @kernel
-def service_loan(i, balance, loans, rate, maturity, limit):
+def credit_limit(i, limit, spread, skey_limit):
+    """Account i's credit limit: ``limit``, or with ``spread`` > 0 ``floor(limit (1 - spread + 2
+    spread u_i))``, u_i fixed per account (lenders' limits differ by borrower)."""
+    if spread == 0.0:
+        return limit
+    return np.int64(math.floor(limit * (1.0 - spread + 2.0 * spread * draw_uniform(skey_limit, i))))
+
+
+@kernel
+def service_loan(i, balance, loans, rate, maturity, limit, spread, skey_limit):
     """Account i's loan at a period start (the rule of :func:`service_loans`, shared with its CUDA
     twin). Returns (interest, repaid, refinanced, recovered, written off, defaults) of account i."""
     zero = np.int64(0)
     L = loans[i]
     if L <= 0:
         return zero, zero, zero, zero, zero, zero
+    limit = credit_limit(i, limit, spread, skey_limit)
     due_interest = np.int64(math.floor(rate * L))
     due_principal = (L + maturity - 1) // maturity
     due = due_interest + due_principal
@@ -225,11 +247,12 @@ def service_loan(i, balance, loans, rate, maturity, limit):
 
 
 @kernel(parallel=True)
-def service_loans(balance, loans, lo, hi, rate, maturity, limit):
+def service_loans(balance, loans, lo, hi, rate, maturity, limit, spread, skey_limit):
     """Interest and principal instalment of every loan in accounts ``lo .. hi-1``.
 
     A borrower pays ``floor(rate L) + ceil(L / maturity)`` from its balance. One that cannot pay in
-    full borrows the rest again (refinancing) if the new principal stays within ``limit``;
+    full borrows the rest again (refinancing) if the new principal stays within its credit limit
+    (:func:`credit_limit`);
     otherwise it defaults: the bank seizes its whole balance (a recovery) and writes the loan off.
 
     Returns (interest, principal repaid, refinanced, recovered, written off, defaults): the ledger
@@ -242,7 +265,7 @@ def service_loans(balance, loans, lo, hi, rate, maturity, limit):
     written_off = np.int64(0)
     defaults = np.int64(0)
     for i in prange(lo, hi):
-        a, r, f, c, w, d = service_loan(i, balance, loans, rate, maturity, limit)
+        a, r, f, c, w, d = service_loan(i, balance, loans, rate, maturity, limit, spread, skey_limit)
         interest += a
         repaid += r
         refinanced += f

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from spms_mc_kernels import economy as kernels
+from spms_mc_kernels import rng
 from spms_mc_kernels.economy import SHARE_MARGIN
 from spms_mc_kernels.metrics import distribution_stats
 
@@ -39,6 +40,9 @@ class BankConfig:
     household_credit_limit: float = key(20_000.0, Amount(),
                                         "largest loan a household can refinance into; beyond it, it defaults")
     firm_credit_limit: float = key(10_000_000.0, Amount(), "largest loan a firm can refinance into")
+    credit_limit_spread: float = key(0.0, Float(0, 1, hi_open=True),
+                                     "each borrower's credit limit is the limit x (1 - spread + 2 spread u), u "
+                                     "uniform and fixed per borrower (0: one limit for all)")
     replay: str = key("none", Choice("none", "sumsy"),
                       "sumsy: replay the exchange of the SuMSy run with the same seed, shortfalls topped up "
                       "by loans (the SuMSy paper's comparison run)")
@@ -118,6 +122,8 @@ class Bank:
         sc, b = owner.sc, owner.sc.bank
         self.owner, self.state, self.backend = owner, owner.state, owner.backend
         self.rate, self.maturity, self.ratio, self.payout = b.interest, b.maturity, b.capital_ratio, b.payout
+        self.limit_spread = b.credit_limit_spread
+        self.skey_limit = np.uint64(rng.stream_key(owner.key, 0, rng.STREAM_CREDIT_LIMIT))
         self.capital = self.initial_capital = sc.minor(b.initial_capital)
         self.loans = 0
         self.deposits_created = 0  # by lending and dividends, since the start
@@ -158,7 +164,8 @@ class Bank:
         """Interest and instalments of accounts lo..hi-1; refinancing up to ``limit``; defaults."""
         st, led = self.state, self.ledger
         interest, repaid, refinanced, recovered, written_off, defaults = self.backend.service_loans(
-            st.balance, st.loans, lo, hi, self.rate, self.maturity, np.int64(limit))
+            st.balance, st.loans, lo, hi, self.rate, self.maturity, np.int64(limit), self.limit_spread,
+            self.skey_limit)
         self.lend(refinanced, "refinancing")
         led.destroy("interest", interest)
         led.destroy("repayment", repaid)
@@ -216,8 +223,9 @@ class BankCUDA:
     def spending_shortfall(self, balance, plan, k, period):
         return int(self._run(self.k.spending_shortfall, balance.shape[0], balance, plan, k, period, totals=1)[0])
 
-    def service_loans(self, balance, loans, lo, hi, rate, maturity, limit):
-        t = self._run(self.k.service_loans, hi - lo, balance, loans, lo, hi, rate, maturity, limit, totals=6)
+    def service_loans(self, balance, loans, lo, hi, rate, maturity, limit, spread, skey_limit):
+        t = self._run(self.k.service_loans, hi - lo, balance, loans, lo, hi, rate, maturity, limit, spread,
+                      skey_limit, totals=6)
         return tuple(int(x) for x in t)
 
     def debit_or_borrow(self, balance, loans, debits, lend, grant):
