@@ -135,6 +135,8 @@ class RunConfig:
                                 factory=tuple)
     lock_in_threshold: float = key(0.40, Float(0, 1, lo_open=True),
                                    "top-1 % share whose first crossing is reported as `top1_cross_tick`")
+    burn_in: int = key(0, Int(0, 10**9), "ticks run before tick 0 and not reported (a multiple of run.period), so "
+                                         "the run starts from settled stocks and flows")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -447,6 +449,9 @@ def _check_core(sc: Scenario) -> None:
             raise ScenarioError(f"run.snapshot_ticks[{i}] = {t} is after the run; accepted: 0 .. {r.ticks}")
     if len(set(r.snapshot_ticks)) != len(r.snapshot_ticks):
         raise ScenarioError(f"run.snapshot_ticks has repeated ticks: {list(r.snapshot_ticks)}")
+    if r.burn_in % r.period:
+        raise ScenarioError(f"run.burn_in = {r.burn_in} is not a multiple of run.period = {r.period} (the run must "
+                            f"start at a period start); accepted: 0, {r.period}, {2 * r.period}, ...")
     check_money_fits(sc, "population.initial_balance", p.initial_balance * 64, n)
 
 

@@ -158,6 +158,16 @@ class Mechanism:
         """Output values at a sample: name -> value (money in minor units; flows since the last)."""
         return {}
 
+    def end_burn_in(self) -> None:
+        """Called once after the ``run.burn_in`` ticks, before the first sample (only when there is a
+        burn-in): the reported run starts here."""
+
+    def sample_by_wealth(self, net_wealth: np.ndarray, cutoffs: tuple[int, int, int]) -> dict[str, float] | None:
+        """Outputs that need each household's net wealth (``net_wealth``, minor units, households in
+        order) and the cutoffs of the wealth groups (the net wealth at ranks floor(0.5 H), floor(0.9
+        H) and floor(0.99 H), poorest first); None when the mechanism has none."""
+        return None
+
     def holdings(self, out: np.ndarray) -> bool:
         """Add this mechanism's holdings to each household's net wealth in ``out`` (minor units; an
         asset adds, a liability subtracts) and return True; False when it has none."""

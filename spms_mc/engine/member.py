@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 from spms_mc_kernels import rng
+from spms_mc_kernels.wealth import kth_of_runs
 
 from ..core.backend import get_backend
 from ..core.config import Scenario
@@ -112,6 +113,8 @@ class Engine:
             p.ledger = self.ledger
         self.identities = [i for p in self.processes for i in p.identities()]
         self.holders = [p for p in self.processes if type(p).holdings is not Mechanism.holdings]
+        self.group_samplers = [p for p in self.processes
+                               if type(p).sample_by_wealth is not Mechanism.sample_by_wealth]
         self._measured = (None, 0)  # (tick, money stock) of the last check, reused by a sample then
 
     def run(self, progress=None) -> RunResult:
@@ -147,7 +150,9 @@ class Engine:
             out_money[j] = self.measured_money(tick)
             self._distribution(grid, out_stats, out_lorenz, j)
             if wealth:
-                self._distribution(grid, stats_wealth, lorenz_wealth, j, self.net_wealth)
+                runs = self._distribution(grid, stats_wealth, lorenz_wealth, j, self.net_wealth)
+                if self.group_samplers:
+                    self._sample_by_wealth(runs, extra, ns, j)
             out_tracked[j] = self.backend.gather(st.balance, track)
             extra["sink_balance"][j] = st.institutions[SINK]
             for p in self.processes:
@@ -161,7 +166,8 @@ class Engine:
         j, stop_reason = run_ticks(
             sc, ticks, on_period=[p.on_period_start for p in self.processes],
             on_tick=[p.on_tick for p in self.processes], check=self.check, sample=sample,
-            snapshot=lambda k, t: self.backend.to_host(st.balance, snapshots[k]), progress=progress)
+            snapshot=lambda k, t: self.backend.to_host(st.balance, snapshots[k]), progress=progress,
+            end_burn_in=[self._end_burn_in])
         extra_units = {name: u for name, u in units.items() if u != "currency units"}
         return RunResult(scenario=sc, seed=self.seed, member=self.member, ticks=ticks, flows=ledger.flows,
                          money_stock=out_money, flows_created=out_created, flows_destroyed=out_destroyed,
@@ -171,6 +177,15 @@ class Engine:
                          samples_taken=j,
                          process_order=[p.name for p in self.processes],
                          wall_seconds=time.perf_counter() - t0)
+
+    def _end_burn_in(self) -> None:
+        """The burn-in is over: its flows and interval outputs are dropped, each mechanism starts
+        its reported run."""
+        self.ledger.take_interval()
+        for p in self.processes:
+            p.sample()
+        for p in self.processes:
+            p.end_burn_in()
 
     def total_money(self) -> int:
         """Exact money stock measured from the state: every account plus the institutional accounts
@@ -209,8 +224,22 @@ class Engine:
             i = int(np.argmin(host))
             raise LedgerError(f"balance of account {i} is negative ({host[i]}) after tick {tick}")
 
-    def _distribution(self, grid, out_stats, out_lorenz, j, fill=None) -> None:
-        """Distribution statistics of household money, or of what ``fill(buffer)`` writes (net wealth)."""
+    def _sample_by_wealth(self, runs, extra, ns, j) -> None:
+        """Outputs of the mechanisms that group households by net wealth: the cutoffs come from the
+        sorted runs the statistics used, then the buffer is filled with net wealth again, in
+        household order."""
+        a, b = runs
+        H = a.shape[0] + b.shape[0]
+        cutoffs = tuple(int(kth_of_runs(a, b, min((H * q) // 100, H - 1))) for q in (50, 90, 99)) if H else (0, 0, 0)
+        buf = self.state.host_buffer[:self.state.n_households]
+        self.net_wealth(buf)
+        for p in self.group_samplers:
+            for name, v in (p.sample_by_wealth(buf, cutoffs) or {}).items():
+                extra.setdefault(name, np.full(ns, np.nan))[j] = v
+
+    def _distribution(self, grid, out_stats, out_lorenz, j, fill=None):
+        """Distribution statistics of household money, or of what ``fill(buffer)`` writes (net wealth).
+        Returns the two ascending runs the values were sorted into (the second may be empty)."""
         st = self.state
         H = st.n_households
         buf = st.host_buffer[:H]
@@ -219,7 +248,7 @@ class Engine:
             res = self.backend.distribution_stats(buf, grid, out_lorenz[j])
             for k, name in enumerate(STAT_NAMES):
                 out_stats[name][j] = res[k]
-            return
+            return buf, buf[:0]
         if fill is None:
             self.backend.to_host(st.balance[:H], buf)
         else:
@@ -233,8 +262,11 @@ class Engine:
             buf[half:].sort()
             sorter.join()
             res = self.backend.distribution_stats_runs(buf[:half], buf[half:], grid, out_lorenz[j])
+            runs = buf[:half], buf[half:]
         else:
             buf.sort()
             res = self.backend.distribution_stats(buf, grid, out_lorenz[j])
+            runs = buf, buf[:0]
         for k, name in enumerate(STAT_NAMES):
             out_stats[name][j] = res[k]
+        return runs

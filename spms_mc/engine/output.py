@@ -35,7 +35,13 @@ DESCRIPTIONS = {
     "top1_cross_tick": ("ticks", "first sampled tick at which the top-1 % share of household net wealth (of "
                                  "money where the regime has no other holdings) reaches run.lock_in_threshold "
                                  "(NaN: never) - the lock-in monitor of the predistribution essay, docs/sources.md"),
-    "gini_wealth": ("1", "Gini coefficient of household net wealth (money + equity at capitalised dividends - loans)"),
+    "gini_wealth": ("1", "Gini coefficient of household net wealth (money + equity at capitalised dividends - loans). "
+                         "Net wealth can be negative: the Gini then compares gaps with a mean pulled down by the "
+                         "debts and can exceed 1, so read it beside the top shares (top1_share_wealth, "
+                         "top10_share_wealth), which stay meaningful"),
+    "next9_share_wealth": ("1", "share of household net wealth held by the next 9 % (90th to 99th percentile; the "
+                                "Fed's Distributional Financial Accounts group)"),
+    "next40_share_wealth": ("1", "share of household net wealth held by the next 40 % (50th to 90th percentile)"),
     "top1_share_wealth": ("1", "share of household net wealth held by the richest 1 %"),
     "top10_share_wealth": ("1", "share of household net wealth held by the richest 10 %"),
     "bottom50_share_wealth": ("1", "share of household net wealth held by the poorest 50 %"),
@@ -93,6 +99,10 @@ def to_dataset(res: RunResult) -> xr.Dataset:
         data[name] = (dims_t, (v * scale if name.endswith("balance") else v)[None])
     for name, v in res.stats_wealth.items():
         data[f"{name}_wealth"] = (dims_t, (v * scale if name.endswith("balance") else v)[None])
+    if res.stats_wealth:  # the DFA groups: top 1 %, next 9 %, next 40 %, bottom 50 %
+        w = res.stats_wealth
+        data["next9_share_wealth"] = (dims_t, (w["top10_share"] - w["top1_share"])[None])
+        data["next40_share_wealth"] = (dims_t, (1.0 - w["top10_share"] - w["bottom50_share"])[None])
     if res.lorenz_wealth is not None:
         data["lorenz_wealth"] = (dims_t + ("quantile",), res.lorenz_wealth[None])
     if res.tracked.shape[1]:

@@ -39,6 +39,7 @@ def tiny_copy(sc: Scenario) -> Scenario:
                   active_share=p.active_share if p.active_share == 1.0 else 0.5)
     ticks = sc.run.period + 1
     run = replace(sc.run, ticks=ticks, sample_every=ticks, track=(0,), check_ledger="tick",
+                  burn_in=sc.run.period if sc.run.burn_in else 0,
                   snapshot_ticks=(ticks,) if sc.run.snapshot_ticks else ())
     changes = {}
     for m in mechanisms():

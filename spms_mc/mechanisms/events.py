@@ -146,6 +146,8 @@ class Events(Mechanism):
         self.sumsy = others.get("sumsy")
 
     def due(self, e, tick: int) -> bool:
+        """Whether event e acts at tick ``tick``; event ticks count from the end of ``run.burn_in``."""
+        tick -= self.sc.run.burn_in
         return tick == e.tick or (e.every > 0 and tick > e.tick and (tick - e.tick) % e.every == 0)
 
     def on_tick(self, tick: int) -> None:
