@@ -16,8 +16,10 @@ from .exchange import Exchange
 from .pk import PKEndogenousMoney
 from .sim import GodleyLavoieSim
 from .sumsy import SumsyMoney
+from .wealth import WealthDynamics
 
-BUILTIN = (SumsyMoney, Exchange, PKEndogenousMoney, ProductionEconomy, SumsyReplay, Events, GodleyLavoieSim)
+BUILTIN = (SumsyMoney, Exchange, PKEndogenousMoney, ProductionEconomy, WealthDynamics, SumsyReplay, Events,
+           GodleyLavoieSim)
 
 for _mechanism in BUILTIN:
     register(_mechanism)

@@ -98,6 +98,8 @@ class GovernmentConfig:
     enabled: bool = key(False, Bool, "government spending on firms and an income tax (needs economy.enabled)")
     spending: float = key(0.0, Amount(), "G: spending per period on firms (by size), currency units")
     income_tax: float = key(0.0, Float(0, 1, hi_open=True), "theta: tax withheld from wages and dividends")
+    unemployment_benefit: float = key(0.0, Amount(), "paid each period to every household without work, currency "
+                                                     "units (government money created, like its spending)")
 
 
 def check_economy(sc) -> None:
@@ -118,6 +120,7 @@ def check_economy(sc) -> None:
     if gov.enabled and not e.enabled:
         raise ScenarioError("government.enabled needs economy.enabled = true (the government buys from firms)")
     check_money_fits(sc, "government.spending", gov.spending, 1, on=gov.enabled)
+    check_money_fits(sc, "government.unemployment_benefit", gov.unemployment_benefit, p.households, on=gov.enabled)
 
 
 N_CHUNKS = 16  # household chunks of the per-firm sums; any value gives the same integers
@@ -135,10 +138,10 @@ def period_rate(sc: Scenario) -> float:
 
 def projected_spending(sc: Scenario) -> float:
     """Nominal spending per period the economy tends to, in currency units: G/theta with a SIM-like
-    government, else the money held at the start circulated by the consumption function (stationary:
+    government that spends, else the money held at the start circulated by the consumption function (stationary:
     C = YD and H_{-1} = (1 - a1)/a2 YD, with M = H_{-1} + YD held when the plan is made)."""
     e, gov, p = sc.economy, sc.government, sc.population
-    if gov.enabled and gov.income_tax > 0:
+    if gov.enabled and gov.income_tax > 0 and gov.spending > 0:
         return gov.spending / gov.income_tax
     money = p.initial_balance * p.households
     return e.consumption_wealth * money / (e.consumption_wealth + 1.0 - e.consumption_income)
@@ -281,6 +284,10 @@ class EconomyCUDA:
                       subsistence, totals=4)
         return tuple(int(x) for x in t)
 
+    def pay_benefits(self, balance, kind, employer, firm_factor, displacement, skey, benefit):
+        return int(self._run(self.k.pay_benefits, kind.shape[0], balance, kind, employer, self.dev(firm_factor),
+                             displacement, skey, benefit, totals=1)[0])
+
     def consume(self, balance, plan, loans, k, period, lend, grant, cdf, skey, partial):
         sales = self.cuda.to_device(np.zeros(partial.shape[1], np.int64))
         t = self._run(self.k.consume, balance.shape[0], balance, plan, loans, k, period, lend, grant, self.dev(cdf),
@@ -301,7 +308,8 @@ class ProductionEconomy(Mechanism):
     sections = {"economy": EconomyConfig, "government": GovernmentConfig}
     unsweepable = ("economy.enabled", "government.enabled")
     flows = {"government_spending": "created: government spending on firms (SIM)",
-             "tax": "destroyed: income tax withheld from wages and dividends (SIM)", **Bank.flows}
+             "tax": "destroyed: income tax withheld from wages and dividends (SIM)",
+             "unemployment_benefit": "created: benefits paid to households without work", **Bank.flows}
     outputs = {
         "labour_share": Output("1", "wages paid over firm revenue in the period settled last"),
         "unemployment": Output("1", "share of households without work (unemployed from the start or displaced "
@@ -316,13 +324,15 @@ class ProductionEconomy(Mechanism):
         "wages": Output("currency units", "wages paid to households during the interval"),
         "dividends": Output("currency units", "firm and bank dividends paid to households during the interval"),
         "equity_value": Output("currency units", "the equity index at capitalised dividends (last dividend per "
-                                                 "unit over the discount rate per period)"),
+                                                 "unit over the discount rate per period; with wealth dynamics, "
+                                                 "at the equity market's price)"),
     }
     arrays = {"kind": "household type: AI-complementary, routine or unemployed",
               "employer": "household's firm (index among the firms)",
               "equity": "units of the equity index each household holds",
               "plan": "spending a household plans for the period"}
-    cpu_kernels = {name: getattr(kernels, name) for name in ("employment_weights", "pay_households", "consume")}
+    cpu_kernels = {name: getattr(kernels, name) for name in ("employment_weights", "pay_households", "consume",
+                                                             "pay_benefits")}
     cuda_methods = EconomyCUDA
 
     @classmethod
@@ -367,8 +377,11 @@ class ProductionEconomy(Mechanism):
 
     def identities(self) -> list[Identity]:
         st = self.state
-        out = [Identity("economy: equity units conserved (no issuance)", "units the households hold",
-                        lambda: int(self.backend.sum_int64(st.equity)), "units at the start", lambda: self.units)]
+        out = []
+        if self.market is None:  # with the equity market, units change by issuance and buybacks (its identity)
+            out.append(Identity("economy: equity units conserved (no issuance)", "units the households hold",
+                                lambda: int(self.backend.sum_int64(st.equity)), "units at the start",
+                                lambda: self.units))
         if self.bank is not None:
             out += self.bank.identities(lambda: int(self.backend.sum_int64(st.loans)))
         return out
@@ -377,13 +390,16 @@ class ProductionEconomy(Mechanism):
         super().__init__(*a)
         sc, st = self.sc, self.state
         e, gov, bank = sc.economy, sc.government, sc.bank
-        self.creates = (("government_spending",) if gov.enabled else ()) + (Bank.creates if bank.enabled else ())
+        self.creates = (("government_spending",) if gov.enabled else ()) + (
+            ("unemployment_benefit",) if gov.enabled and gov.unemployment_benefit > 0 else ()) + (
+            Bank.creates if bank.enabled else ())
         self.destroys = (("tax",) if gov.enabled else ()) + (Bank.destroys if bank.enabled else ())
         self.H, self.F = st.n_households, st.n_firms
         self.period = sc.run.period
         self.a1, self.a2 = e.consumption_income, e.consumption_wealth
         self.tax = gov.income_tax if gov.enabled else 0.0
         self.G = sc.minor(gov.spending) if gov.enabled else 0
+        self.benefit = sc.minor(gov.unemployment_benefit) if gov.enabled else 0
         self.weights = firm_size_weights(sc)
         self.cdf = cumulative(self.weights)
         ai = keyed_uniforms(np.uint64(rng.stream_key(self.key, 0, rng.STREAM_AI_INTENSITY)), self.F)
@@ -410,14 +426,17 @@ class ProductionEconomy(Mechanism):
         if bank.enabled:
             self.bank = Bank(self)
         self.limits = (sc.minor(bank.household_credit_limit), sc.minor(bank.firm_credit_limit))
+        self.market = None  # the equity market of wealth dynamics, when enabled (it binds itself)
+        self.burn_in = sc.run.burn_in
 
     # -- period start ---------------------------------------------------------------------
     def on_period_start(self, tick: int) -> None:
         sc, st, b, led = self.sc, self.state, self.backend, self.ledger
         H, F = self.H, self.F
         e = sc.economy
-        s = automation_progress(sc, tick)
-        ell = labour_share_at(sc, tick)
+        calendar = tick - self.burn_in  # the automation path and growth start after the burn-in
+        s = automation_progress(sc, calendar)
+        ell = labour_share_at(sc, calendar)
         displacement = e.routine_displacement * s
         jobless = b.employment_weights(st.kind, st.employer, self.skill_weight, displacement, self.firm_factor,
                                        self.skey_displacement, self.partial)
@@ -438,10 +457,23 @@ class ProductionEconomy(Mechanism):
         payout = np.floor((1.0 - e.retention) * profit).astype(np.int64)
         b.add_range(st.balance, H, -(wage_bill + payout))
         pool = int(payout.sum()) + (bank.pay_dividend() if bank else 0)
-        wages, dividends, taxes, self.plan_total = b.pay_households(
-            st.balance, st.plan, st.kind, st.employer, st.equity, self.skill_weight, displacement, self.firm_factor,
-            self.skey_displacement, wage_bill, weight_sum, np.float64(pool), self.inv_units, self.tax, self.a1,
-            self.a2, np.int64(sc.minor(e.subsistence)))
+        if self.benefit:  # before the plans are made: a benefit is part of the balance spending draws on
+            led.guard(self.benefit * jobless, "unemployment benefits")
+            led.create("unemployment_benefit", b.pay_benefits(st.balance, st.kind, st.employer, self.firm_factor,
+                                                              displacement, self.skey_displacement,
+                                                              np.int64(self.benefit)))
+        if self.market is None:
+            wages, dividends, taxes, self.plan_total = b.pay_households(
+                st.balance, st.plan, st.kind, st.employer, st.equity, self.skill_weight, displacement,
+                self.firm_factor, self.skey_displacement, wage_bill, weight_sum, np.float64(pool), self.inv_units,
+                self.tax, self.a1, self.a2, np.int64(sc.minor(e.subsistence)))
+        else:  # the dividends automation added: those of the labour share it took
+            ai_pool = min(pool, math.floor((1.0 - e.retention) * max(e.labour_share_start - ell, 0.0) * int(R.sum())))
+            wages, dividends, taxes, self.plan_total = self.market.settle(
+                tick, wage_bill=wage_bill, weight_sum=weight_sum, skill_weight=self.skill_weight,
+                displacement=displacement, firm_factor=self.firm_factor, skey_displacement=self.skey_displacement,
+                pool=pool, ai_pool=ai_pool, tax_rate=self.tax, a1=self.a1, a2=self.a2,
+                subsistence=np.int64(sc.minor(e.subsistence)))
         st.institutions[SINK] += int(wage_bill.sum()) - wages + pool - dividends
         led.destroy("tax", taxes)
         if bank:
@@ -465,6 +497,8 @@ class ProductionEconomy(Mechanism):
             bought = split_by_weight(int(invest.sum()), self.weights)
             b.write_range(st.balance, H, have - invest + bought)
             self.revenue += bought
+        if self.market is not None:
+            self.market.invest(int(invest.sum()), self.last["price_level"])
         if self.G:
             led.guard(self.G, "government spending")
             led.create("government_spending", self.G)
@@ -475,9 +509,12 @@ class ProductionEconomy(Mechanism):
         nominal = int(R.sum())
         if nominal > 0 and self.base_output == 0:
             self.base_output, self.base_tick = nominal, tick
-        real = self.base_output * (1.0 + e.ai_output_growth) ** ((tick - self.base_tick) / e.ticks_per_year)
-        per_unit = dividends / self.units if self.units else 0.0
-        if tick > 0:
+        years = max(tick - max(self.base_tick, self.burn_in), 0) / e.ticks_per_year
+        real = self.base_output * (1.0 + e.ai_output_growth) ** years
+        if self.market is not None:
+            real *= self.market.output_factor()
+        elif tick > 0:
+            per_unit = dividends / self.units if self.units else 0.0
             self.equity_price = per_unit / self.rate_p
         settled = tick > 0  # the period start at tick 0 settles nothing: P stays 1 until a period is settled
         self.last.update(labour_share=wages / nominal if nominal else math.nan, unemployment=jobless / H,
@@ -512,12 +549,20 @@ class ProductionEconomy(Mechanism):
         self.backend.add_holdings(out, st.equity, loans, self.equity_price)
         return True
 
+    def end_burn_in(self) -> None:
+        """The reported run starts: real output is measured from the period settled last (price
+        level 1 there)."""
+        if self.last["nominal_spending"] > 0:
+            self.base_output, self.base_tick = self.last["nominal_spending"], self.burn_in
+            self.last.update(price_level=1.0, real_output=float(self.base_output))
+
     def sample(self) -> dict[str, float]:
         last = self.last
+        units = self.market.units if self.market is not None else self.units
         out = {"labour_share": last["labour_share"], "unemployment": last["unemployment"],
                "price_level": last["price_level"], "real_output": last["real_output"] / self.sc.run.minor_units,
                "nominal_spending": last["nominal_spending"], "wages": last["wages"],
-               "dividends": last["dividends"], "equity_value": int(self.equity_price * self.units)}
+               "dividends": last["dividends"], "equity_value": int(self.equity_price * units)}
         last["wages"] = last["dividends"] = 0
         if self.bank is not None:
             out.update(self.bank.sample())

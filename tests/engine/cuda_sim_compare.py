@@ -28,7 +28,7 @@ CASES = {
     "pk_endogenous": ("pk_endogenous", {"run.ticks": 30}),
     # the production economy with bank credit: automation under way, lending rationed by a small
     # capital, refinancing, defaults (capital goes negative) and bank dividends
-    "ai_bau": ("ai_bau", {"population.firms": 4, "run.ticks": 150, "population.initial_balance": 300.0,
+    "ai_bau_fixed_equity": ("ai_bau_fixed_equity", {"population.firms": 4, "run.ticks": 150, "population.initial_balance": 300.0,
                           "economy.automation_start_year": 0.0, "economy.automation_years": 0.3,
                           "bank.initial_capital": 1500.0, "bank.household_credit_limit": 300.0,
                           "bank.maturity": 3}),

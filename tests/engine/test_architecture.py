@@ -168,11 +168,11 @@ def _replayed_balance(e):
 
 IDENTITY_CASES = [
     ("pk_endogenous", {}, _pk, "pk: money + bank equity = debt"),
-    ("ai_bau", {"population.households": 300, "population.firms": 3}, _economy_units,
+    ("ai_bau_fixed_equity", {"population.households": 300, "population.firms": 3}, _economy_units,
      "economy: equity units conserved"),
-    ("ai_bau", {"population.households": 300, "population.firms": 3}, _bank_capital,
+    ("ai_bau_fixed_equity", {"population.households": 300, "population.firms": 3}, _bank_capital,
      "bank: loans - net deposits created = capital"),
-    ("ai_bau", {"population.households": 300, "population.firms": 3}, _loans_on_accounts,
+    ("ai_bau_fixed_equity", {"population.households": 300, "population.firms": 3}, _loans_on_accounts,
      "bank: loans on the borrowers' accounts = loans on the bank's book"),
     ("bank_credit", {"population.households": 300}, _bank_capital, "bank: loans - net deposits created"),
     ("bank_credit", {"population.households": 300}, _loans_on_accounts, "bank: loans on the borrowers' accounts"),

@@ -109,7 +109,7 @@ def test_gpu_batch_without_cuda_is_refused(tmp_path):
 @pytest.mark.parametrize("preset, over, problems", [
     ("sumsy_transactional", {"events": [{"kind": "loss", "tick": 3, "fraction": 0.1}]}, []),
     ("sumsy", {"sumsy.demurrage_free_buffer": 10.0, "sumsy.buffer_loans": [[0, 1, 10.0]]}, []),
-    ("ai_bau", {}, ["economy.enabled", "bank.enabled"]),
+    ("ai_bau_fixed_equity", {}, ["economy.enabled", "bank.enabled"]),
     ("gl_sim_lagged", {}, ["economy.enabled", "government.enabled"]),
     ("gl_sim", {}, ["sim.enabled"]),
 ])

@@ -99,7 +99,7 @@ def bank_of(eng):
 def test_ledger_and_bank_balance_sheet_are_exact(over):
     """money change == created - destroyed at every sample, and the bank's balance sheet:
     (loans - capital - declared dividends) moved by exactly the money the bank created net."""
-    eng, res, ds = run("ai_bau", {**SMALL, "run.ticks": 1440, **over})
+    eng, res, ds = run("ai_bau_fixed_equity", {**SMALL, "run.ticks": 1440, **over})
     dm = np.diff(res.money_stock)
     net = (res.flows_created - res.flows_destroyed).sum(axis=1)[1:]
     np.testing.assert_array_equal(dm, net)
@@ -113,7 +113,7 @@ def test_ledger_and_bank_balance_sheet_are_exact(over):
 
 
 def test_defaults_write_loans_off_and_recover_deposits():
-    eng, res, ds = run("ai_bau", {**SMALL, "run.ticks": 2880, "bank.household_credit_limit": 3000.0})
+    eng, res, ds = run("ai_bau_fixed_equity", {**SMALL, "run.ticks": 2880, "bank.household_credit_limit": 3000.0})
     assert ds.defaults.sum() > 0
     assert ds.flows_destroyed.sel(flow="default").sum() > 0  # deposits recovered
     bank = bank_of(eng)
@@ -122,8 +122,8 @@ def test_defaults_write_loans_off_and_recover_deposits():
 
 
 def test_capital_ratio_rations_credit():
-    _, _, free = run("ai_bau", {**SMALL, "run.ticks": 720})
-    eng, res, tight = run("ai_bau", {**SMALL, "run.ticks": 720, "bank.initial_capital": 5000.0,
+    _, _, free = run("ai_bau_fixed_equity", {**SMALL, "run.ticks": 720})
+    eng, res, tight = run("ai_bau_fixed_equity", {**SMALL, "run.ticks": 720, "bank.initial_capital": 5000.0,
                                      "bank.household_credit_limit": 0.0, "bank.firm_credit_limit": 0.0})
     lent_free = free.flows_created.sel(flow="credit").sum().item()
     lent_tight = tight.flows_created.sel(flow="credit").sum().item()
@@ -136,7 +136,7 @@ def test_capital_ratio_rations_credit():
 def test_bank_grants_pro_rata_within_headroom():
     from spms_mc.mechanisms.credit import Bank
 
-    sc = spms_mc.load_scenario("ai_bau", SMALL)
+    sc = spms_mc.load_scenario("ai_bau_fixed_equity", SMALL)
     eng = Engine(sc, 1)
     bank = Bank(eng.processes[-1])
     bank.capital, bank.loans = 800, 9000  # headroom 10000 - 9000 = 1000 minor units
@@ -157,7 +157,7 @@ STATIONARY = {**SMALL, "bank.enabled": False, "economy.automation": False, "run.
 def test_without_lending_and_automation_the_economy_is_stationary():
     rows = []
     for m in range(6):
-        _, res, ds = run("ai_bau", STATIONARY, seed=5, member=m)
+        _, res, ds = run("ai_bau_fixed_equity", STATIONARY, seed=5, member=m)
         assert np.all(res.money_stock == res.money_stock[0])  # no money created or destroyed
         rows.append([ds[v].values[0, [4, -1]] for v in ("nominal_spending", "labour_share", "gini",
                                                          "top1_share_wealth", "unemployment")])
@@ -170,7 +170,7 @@ def test_without_lending_and_automation_the_economy_is_stationary():
 
 def test_labour_share_and_displacement_follow_the_automation_path():
     sc_over = {**SMALL, "bank.enabled": False, "run.ticks": 7200, "run.sample_every": 360}
-    eng, _, ds = run("ai_bau", sc_over)
+    eng, _, ds = run("ai_bau_fixed_equity", sc_over)
     sc = eng.sc
     ticks = ds.tick.values[1:]
     settled = ticks - sc.run.period  # the sample shows the period settled last
@@ -190,7 +190,7 @@ def test_automation_makes_the_economy_k_shaped():
     for auto in (True, False):
         rows = []
         for m in range(3):
-            _, _, ds = run("ai_bau", {**over, "economy.automation": auto}, seed=9, member=m)
+            _, _, ds = run("ai_bau_fixed_equity", {**over, "economy.automation": auto}, seed=9, member=m)
             rows.append([ds.top1_share.values[0, -1] - ds.top1_share.values[0, 1],
                          ds.top1_share_wealth.values[0, -1] - ds.top1_share_wealth.values[0, 1],
                          ds.gini.values[0, -1] - ds.gini.values[0, 1]])
@@ -202,13 +202,13 @@ def test_automation_makes_the_economy_k_shaped():
 
 @pytest.mark.parametrize("target", [0.32, 0.5])
 def test_initial_wealth_is_calibrated_to_the_top1_target(target):
-    _, _, ds = run("ai_bau", {"population.households": 20000, "population.firms": 50, "run.ticks": 30,
+    _, _, ds = run("ai_bau_fixed_equity", {"population.households": 20000, "population.firms": 50, "run.ticks": 30,
                               "economy.initial_top1_wealth_share": target})
     assert ds.top1_share_wealth.values[0, 0] == pytest.approx(target, abs=0.01)
 
 
 def test_lock_in_monitor_watches_net_wealth():
-    _, _, ds = run("ai_bau", {**SMALL, "run.ticks": 60, "run.lock_in_threshold": 0.3})
+    _, _, ds = run("ai_bau_fixed_equity", {**SMALL, "run.ticks": 60, "run.lock_in_threshold": 0.3})
     assert ds.top1_share.values[0, 0] < 0.3 <= ds.top1_share_wealth.values[0, 0]
     assert ds.top1_cross_tick.values[0] == 0
 
@@ -290,7 +290,7 @@ def test_service_loans_matches_oracle():
     loans = rng_case(4, n, 20000) * (rng_case(5, n, 3) > 0)
     rate, m, limit = 0.01, 12, 15000
     b, l = balance.copy(), loans.copy()
-    got = ek.service_loans(b, l, 100, 1900, rate, m, np.int64(limit))
+    got = ek.service_loans(b, l, 100, 1900, rate, m, np.int64(limit), 0.0, np.uint64(0))
     wb, wl = balance.copy(), loans.copy()
     tot = np.zeros(6, np.int64)
     for i in range(100, 1900):
@@ -387,14 +387,14 @@ def test_debit_or_borrow_matches_oracle():
 ])
 def test_bad_economy_input_is_refused_with_the_key_named(over, pattern):
     with pytest.raises(ScenarioError, match=pattern):
-        spms_mc.load_scenario("ai_bau", {**SMALL, **over})
+        spms_mc.load_scenario("ai_bau_fixed_equity", {**SMALL, **over})
 
 
 def test_bad_replay_input_is_refused():
     with pytest.raises(ScenarioError, match=r"exchange.rule = 'random_fraction'"):
         spms_mc.load_scenario("bank_credit", {"exchange.rule": "yard_sale"})
     with pytest.raises(ScenarioError, match=r"bank.report_sumsy needs bank.replay"):
-        spms_mc.load_scenario("ai_bau", {**SMALL, "bank.report_sumsy": True})
+        spms_mc.load_scenario("ai_bau_fixed_equity", {**SMALL, "bank.report_sumsy": True})
 
 
 # ------------------------------------------------------------------------------------------
@@ -404,7 +404,7 @@ def test_economy_ensemble_store_and_report(tmp_path):
     pytest.importorskip("matplotlib")
     from spms_mc.report.pages import report
 
-    sc = spms_mc.load_scenario("ai_bau", {**SMALL, "run.ticks": 360})
+    sc = spms_mc.load_scenario("ai_bau_fixed_equity", {**SMALL, "run.ticks": 360})
     ens = spms_mc.run_ensemble(sc, members=2, seed=3, store=tmp_path / "e.zarr", scheduler="sync")
     one = to_dataset(Engine(sc, 3, 1).run())
     for v in ("labour_share", "unemployment", "price_level", "loans_outstanding", "bank_capital", "defaults",
@@ -421,7 +421,7 @@ def test_a_wage_bill_whose_split_would_overflow_is_a_clear_error():
     stops the run with MoneyOverflowError before the kernel, never a wrap."""
     from spms_mc.core.errors import MoneyOverflowError
 
-    sc = spms_mc.load_scenario("ai_bau", {"population.households": 200, "population.firms": 2, "run.ticks": 60})
+    sc = spms_mc.load_scenario("ai_bau_fixed_equity", {"population.households": 200, "population.firms": 2, "run.ticks": 60})
     eng = Engine(sc, 0, 0)
     econ = next(p for p in eng.processes if p.name == "economy")
     econ.revenue[:] = 2**60  # as if a firm had sold that much in the period
