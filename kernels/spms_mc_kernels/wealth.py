@@ -176,8 +176,7 @@ def sell_units(value, units, price):
     """(units, proceeds) of a sale worth ``value``: ``u = min(units, ceil(value / P))``, proceeds
     ``floor(u P)``."""
     u = np.int64(math.ceil(value / price))
-    if u > units:
-        u = units
+    u = min(u, units)
     return u, np.int64(math.floor(u * price))
 
 

@@ -19,7 +19,8 @@ tick t (documented contract; the built-in mechanisms' ``order`` gives it):
 
 Samples are taken at ticks ``0, s, 2s, ...`` and at the last tick, where the sample at tick c is the
 state after c ticks (c = 0 is the initial state). Flows are summed over the interval that ends at
-each sample.
+each sample. With ``run.burn_in`` those ticks run first, unreported (:func:`.loop.run_ticks`), and
+the sample at tick c is the state after burn-in + c ticks.
 """
 from __future__ import annotations
 

@@ -6,6 +6,8 @@
   ``rtol`` of ``target`` (default: the store's closed form, e.g. |eligible| x GI/d) and the final
   relative error;
 * ``summary()``: the final value of the key variables across members (mean, std, quantiles);
+* ``lock_in()``: the year each member's top-1 % share (of net wealth where there is one) first
+  reaches ``run.lock_in_threshold``, and its quantiles across members;
 * ``missing()``: how many (grid point, member) tasks are not written yet.
 """
 from __future__ import annotations
@@ -62,6 +64,30 @@ class SpmsAccessor:
             for q in levels:
                 out[f"{v}_q{int(round(q * 100)):02d}"] = da.quantile(q, dim="member").drop_vars("quantile")
         return xr.Dataset(out).drop_vars("tick", errors="ignore")
+
+    def lock_in(self, ticks_per_year: float | None = None, levels=(0.05, 0.5, 0.95)) -> xr.Dataset:
+        """The year (from the start of the reported run) each member's top-1 % share first reaches
+        ``run.lock_in_threshold`` (``top1_cross_tick``), summarised across members.
+
+        Returns ``years`` (NaN: never within the run), ``years_quantile`` (dim ``quantile``; a
+        member that never crosses counts as later than every one that does, so a quantile beyond the
+        members that cross is +inf) and ``never`` (the share of members that never cross).
+        ``ticks_per_year`` defaults to the scenario's ``economy.ticks_per_year`` (360).
+        """
+        if ticks_per_year is None:
+            import tomllib
+
+            ticks_per_year = tomllib.loads(self._ds.attrs["scenario"]).get("economy", {}).get("ticks_per_year", 360)
+        years = self._ds["top1_cross_tick"].load() / ticks_per_year
+        q = years.fillna(np.inf).quantile(list(levels), dim="member", method="inverted_cdf")
+        out = xr.Dataset({"years": years, "years_quantile": q, "never": years.isnull().mean("member")})
+        out["years"].attrs.update(units="years", description="years until the top-1 % share first reaches "
+                                                             "run.lock_in_threshold (NaN: never)")
+        out["years_quantile"].attrs.update(units="years", description="quantiles across members (+inf: beyond the "
+                                                                      "members that cross within the run)")
+        out["never"].attrs.update(units="1", description="share of members whose top-1 % never reaches the "
+                                                         "threshold")
+        return out
 
     def missing(self) -> int:
         if "done" not in self._ds:

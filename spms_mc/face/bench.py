@@ -27,9 +27,9 @@ timed (compilation, page faults). The engine's hooks run on the thread count
     :func:`spms_mc.simulate` of the ``sumsy`` preset, minus the baseline, per household; and the
     state's own ``nbytes() / N``. Target <= 32 B/household.
 ``economy_tick``
-    A whole period of the ``ai_bau`` preset (:class:`spms_mc.mechanisms.economy.ProductionEconomy` with bank
-    credit: wages, dividends and loan service at the period start, consumption and credit every
-    tick) at ``min(N, 10^6)`` households and one firm per 1000 households: the hooks called the way
+    A whole period of the ``ai_bau`` preset (:class:`spms_mc.mechanisms.economy.ProductionEconomy` with
+    wealth dynamics and bank credit: wages, dividends, saving, the equity market and loan service at
+    the period start, consumption and credit every tick) at ``min(N, 10^6)`` households and one firm per 1000 households: the hooks called the way
     :meth:`Engine.run` calls them plus the ledger check after the period (``run.check_ledger =
     "period"``), no sampling, after ``ECONOMY_WARMUP_PERIODS`` untimed periods; in
     household-ticks/s. Each repeat times a whole ``sumsy`` period at the same N first (as
@@ -61,7 +61,7 @@ QUICK_SIZE = 100_000
 QUICK_REPEATS = 2
 MEMORY_SIZE = 1_000_000
 MEMORY_TICKS = 60
-TARGET_ECONOMY = 2e7  # household-ticks/s of a full economy tick at N = 10^6, F = 10^3
+TARGET_ECONOMY = 3e7  # household-ticks/s of a full ai_bau tick (wealth dynamics included) at N = 10^6, F = 10^3
 ECONOMY_SIZE = 1_000_000
 HOUSEHOLDS_PER_FIRM = 1000  # F = N / 1000 (10^3 firms at N = 10^6)
 ECONOMY_WARMUP_PERIODS = 3  # untimed: period 0 has no revenue yet; credit demand starts later
@@ -347,8 +347,9 @@ def economy_firms(n: int) -> int:
 def _economy_scenario(n: int, firms: int, ticks: int, period: int):
     from ..core.config import load_scenario
 
+    # no burn-in: the benchmark times whole periods of the economy itself, warmed up by its own periods
     return load_scenario("ai_bau", {"population.households": n, "population.firms": firms, "run.ticks": ticks,
-                                    "run.period": period, "run.sample_every": ticks,
+                                    "run.period": period, "run.sample_every": ticks, "run.burn_in": 0,
                                     "run.check_ledger": "period"})
 
 
@@ -375,7 +376,7 @@ def _ledger_check_mode(mode: str):
 
 def bench_economy(n: int, firms: int | None = None, repeats: int = 5, period: int = _PERIOD,
                   cross_check: bool = True) -> tuple[dict, dict]:
-    """A whole ``ai_bau`` economy period (``ProductionEconomy`` with bank credit) at N households
+    """A whole ``ai_bau`` economy period (``ProductionEconomy`` with wealth dynamics and bank credit) at N households
     and F firms, paired per repeat with a whole ``sumsy`` period at the same N.
 
     Each repeat times one SuMSy period (:func:`_run_period`, as ``sumsy_tick``) and then one economy
@@ -429,7 +430,9 @@ def bench_economy(n: int, firms: int | None = None, repeats: int = 5, period: in
 
         def sample():
             eng._distribution(grid, stats, lorenz, 0)
-            eng._distribution(grid, stats, lorenz, 0, wealth)
+            runs = eng._distribution(grid, stats, lorenz, 0, wealth)
+            if eng.group_samplers:  # returns and saving rates by wealth group
+                eng._sample_by_wealth(runs, {}, 1, 0)
 
         sample()  # compile add_holdings at this size
         sample_s = [_timed(sample) for _ in range(max(2, min(repeats, 5)))]
@@ -437,13 +440,16 @@ def bench_economy(n: int, firms: int | None = None, repeats: int = 5, period: in
                  for name, s in sorted(timer.seconds.items(), key=lambda kv: -kv[1])}
     kernel_s = sum(timer.seconds.values())
     breakdown["python_overhead"] = {"seconds_per_tick": (t_total - kernel_s) / period, "calls": 0}
+    state_bytes = st.nbytes()
     eng = st = wealth = None  # free the state before the cross-check builds another engine
     gc.collect()
-    res = _result("economy_tick", f"ai_bau economy period (ProductionEconomy + bank credit), engine hooks + "
+    res = _result("economy_tick", f"ai_bau economy period (ProductionEconomy + wealth dynamics + bank credit), "
+                  f"engine hooks + "
                   f"ledger check per period, N={n:,}, F={firms:,}", "household-ticks/s", rate, "sumsy_tick",
                   "account-ticks/s", limit, ratio, TARGET_ECONOMY, ">=", judge="measured")
     per_tick_med = n / res["measured"]
     details = {"households": n, "firms": firms, "period": period, "warmup_periods": warm,
+               "state_bytes_per_household": state_bytes / n,
                "warmup_seconds": compile_s, "tick_breakdown": breakdown, "engine_threads": threads,
                "sample_seconds": _median(sample_s), "sample_seconds_all": sample_s,
                "sample_in_ticks": _median(sample_s) / per_tick_med}

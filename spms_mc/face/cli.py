@@ -125,6 +125,29 @@ def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend,
                f"(min {np.nanmin(ms):.6g}, max {np.nanmax(ms):.6g}), Gini {np.nanmean(gini):.4f}"
                + (f"; kernels compiled in {summary['compile_seconds']:.1f} s"
                   if summary["compile_seconds"] > 1 else ""))
+    if "top1_share_wealth" in final and not sc.sweep:
+        click.echo(_wealth_line(ds, sc))
+
+
+def _wealth_line(ds, sc) -> str:
+    """Net wealth at the end (the Fed DFA groups, mean over members) and the lock-in year."""
+    final = ds.isel(time=-1)
+    groups = ", ".join(f"{label} {np.nanmean(final[v].values) * 100:.1f} %" for label, v in (
+        ("top 1 %", "top1_share_wealth"), ("next 9 %", "next9_share_wealth"), ("next 40 %", "next40_share_wealth"),
+        ("bottom 50 %", "bottom50_share_wealth")))
+    lock = ds.spms.lock_in()
+    q = lock["years_quantile"].values
+    members = lock["years"].size
+    never = round(float(lock["never"]) * members)
+    threshold = sc.run.lock_in_threshold
+    if never == members:
+        when = f"the top 1 % never reach {threshold:.0%} within the run"
+    else:
+        band = ", ".join("never" if not np.isfinite(x) else f"{x:.1f}" for x in (q[0], q[2]))
+        median = "never" if not np.isfinite(q[1]) else f"{q[1]:.1f} years"
+        when = (f"the top 1 % reach {threshold:.0%} after {median} (median; 90 % band {band}"
+                + (f"; {never} of {members} member(s) never" if never else "") + ")")
+    return f"net wealth at the end: {groups}; {when}"
 
 
 @cli.command()

@@ -13,7 +13,11 @@ on_period_start`), in this order:
    (government money, Godley & Lavoie's SIM); rounding remainders go to the sink;
 3. households plan the period's spending ``C = floor(a1 YD + a2 H_{-1})`` (Godley & Lavoie 2007,
    *Monetary Economics*, ch. 3), ``H_{-1}`` their balance before this income, and at least the
-   subsistence spending (which a household without income borrows, with bank credit);
+   subsistence spending (which a household without income borrows, with bank credit); with
+   ``government.unemployment_benefit`` the households without work are paid it first (created
+   money); with wealth dynamics (:mod:`spms_mc.mechanisms.wealth`, bound as ``self.market``) this
+   step is the market's: income weighted by wealth, saving into equity, the equity price and the
+   execution of the orders;
 4. with bank credit: every loan pays interest and a principal instalment; a borrower short of money
    refinances the rest up to its credit limit, beyond it defaults (its balance is recovered, the
    loan written off against bank capital); the bank declares ``payout`` of a positive profit as
@@ -27,7 +31,8 @@ the balance is borrowed with bank credit (rationed pro rata when the bank's capi
 else cut to the balance. Real output grows at ``g_AI`` from the first period's nominal spending;
 the price level is nominal spending over real output (1 in the first period). Net wealth is money
 + equity units valued at capitalised dividends (last period's dividend per unit over the
-discount rate per period) - loans.
+discount rate per period; with wealth dynamics the market's price) - loans. The automation path and
+growth count from the end of ``run.burn_in``.
 
 Simplifications, on purpose: households hold units of one economy-wide equity index (all firms pro
 rata) rather than firm by firm; the labour share is the same in every firm, and a firm's AI

@@ -63,8 +63,18 @@ import numpy as np
 from spms_mc_kernels import rng
 from spms_mc_kernels import wealth as kernels
 from spms_mc_kernels.economy import SHARE_MARGIN
-from spms_mc_kernels.wealth import (BOTTOM50, G_DIVIDENDS, G_FIELDS, G_INCOME, G_SAVING, G_UNITS, GROUPS,
-                                    NEXT9, NEXT40, TOP1)
+from spms_mc_kernels.wealth import (
+    BOTTOM50,
+    G_DIVIDENDS,
+    G_FIELDS,
+    G_INCOME,
+    G_SAVING,
+    G_UNITS,
+    GROUPS,
+    NEXT9,
+    NEXT40,
+    TOP1,
+)
 
 from ..core.config import Bool, Float, ScenarioError, key
 from ..core.registry import Identity, Mechanism, Output
@@ -84,7 +94,8 @@ class WealthConfig:
     enabled: bool = key(False, Bool, "wealth dynamics: saving into equity, an equity market with issuance and "
                                      "buybacks, a capital stock (needs economy.enabled)")
     saving_rate_bottom: float = key(0.0, Float(0, 1), "s_lo: saving rate out of disposable income at zero net wealth")
-    saving_rate_top: float = key(0.35, Float(0, 1), "s_hi: saving rate approached at the top of the distribution")
+    saving_rate_top: float = key(0.5, Float(0, 1), "s_hi: saving rate approached at the top of the distribution "
+                                                   "(fitted to 1989-2019: 0.5)")
     saving_wealth_scale: float = key(5.0, Float(0, lo_open=True),
                                      "x_half: net wealth (in multiples of the mean) at which the saving rate is "
                                      "half-way from s_lo to s_hi")
@@ -92,9 +103,9 @@ class WealthConfig:
                                                   "2021: about 5)")
     expectation_weight: float = key(0.25, Float(0, 1, lo_open=True),
                                     "lambda: weight of the latest dividend in the expected dividend per period")
-    return_wealth_elasticity: float = key(0.0, Float(0, 1),
+    return_wealth_elasticity: float = key(0.1, Float(0, 1),
                                           "h: a unit's dividend weight is (1 + x)^h at net wealth x times the mean "
-                                          "(0: equal returns; Fagereng et al. 2020)")
+                                          "(0: equal returns; fitted to 1989-2019: 0.1; Fagereng et al. 2020)")
     owner_share_of_ai_profits: float = key(1.0, Float(0, 1),
                                            "share of the dividends automation adds that goes to equity holders; "
                                            "the rest is paid equally to every household")
@@ -379,7 +390,7 @@ class WealthDynamics(Mechanism):
         net_total = money + math.floor(units * price) - loan_total
         inv_mean = H / net_total if net_total > 0 else 0.0
         self.settled = tick > 0
-        flat = int(math.floor((1.0 - w.owner_share_of_ai_profits) * ai_pool)) // H
+        flat = math.floor((1.0 - w.owner_share_of_ai_profits) * ai_pool) // H
         owners_pool = pool - flat * H
         h = w.return_wealth_elasticity
         if h > 0:
@@ -411,7 +422,9 @@ class WealthDynamics(Mechanism):
         st, b, H, F = self.state, self.backend, self.H, self.F
         have = b.read_range(st.balance, H, H + F)
         capacity = int(have.sum()) - F  # what the firms can pay for buybacks, less a minor unit per firm
-        slack = (sellers + self.H) * (price + 1.0)  # the most the roundings of the orders can move
+        # the most the roundings can move: a sale gets less than P + 1 above its value, a buy pays
+        # less than 2 P + 2 below its order (floor of units, one fewer when float rounding demands)
+        slack = (sellers + self.H) * (2.0 * price + 2.0)
         grant = 1.0 if sells == 0 else max(0.0, min(1.0, (capacity + buys - slack) / sells))
         cost, proceeds, bought, sold = b.execute_orders(st.balance[:H], st.equity, st.order, price, grant)
         net = int(cost) - int(proceeds)
@@ -505,4 +518,6 @@ def take_from(have: np.ndarray, amount: int) -> np.ndarray:
         step = min(rest, int(have[f] - part[f]))
         part[f] += step
         rest -= step
+    if rest:
+        raise RuntimeError(f"the firms cannot pay {amount} minor units of buybacks out of {total}")
     return part

@@ -14,6 +14,11 @@ analytic reference beside the measurement.
   yard-sale economy with wealth-attained advantage, with and without SuMSy guaranteed income and
   demurrage, on the same seeds; reports when the top-1 % share crosses the lock-in threshold
   (0.40, the predistribution essay (docs/sources.md)).
+* :func:`lock_in_years` and :func:`lock_in_study` - when the top 1 % lock in: the year the top-1 %
+  share of net wealth first reaches ``run.lock_in_threshold`` in the ``ai_bau`` baseline (median
+  and 90 % band across members), and its sensitivity to the automation speed and to the share of
+  the profits automation adds that goes to households already holding capital (docs/model.md
+  section 3a); :func:`plot_lock_in` draws it.
 """
 from __future__ import annotations
 
@@ -133,3 +138,56 @@ def regime_comparison(*, households=1000, members=4, ticks=6000, seed=0, zeta=1.
                                        description="first tick the top-1 % share reaches the threshold (NaN: never)")
     ds.attrs["stores"] = [str(p) for p in paths]
     return ds
+
+
+def lock_in_years(ds: xr.Dataset, ticks_per_year: float | None = None, levels=(0.05, 0.5, 0.95)) -> xr.Dataset:
+    """The lock-in year of each member and its quantiles across members (``ds.spms.lock_in``)."""
+    from ..ensemble import accessor  # noqa: F401  (registers ds.spms)
+
+    return ds.spms.lock_in(ticks_per_year, levels)
+
+
+def lock_in_study(*, households=10_000, members=8, automation_years=(10.0, 20.0, 30.0),
+                  owner_shares=(0.5, 0.75, 1.0), seed=0, store=None, scheduler="local") -> xr.Dataset:
+    """The ``ai_bau`` baseline swept over ``economy.automation_years`` (how fast the labour share
+    falls) and ``wealth.owner_share_of_ai_profits`` (how much of the profits automation adds goes to
+    the households already holding capital): :func:`lock_in_years` of the ensemble."""
+    from ..ensemble.api import run_ensemble
+
+    sc = load_scenario("ai_bau", {"population.households": households,
+                                  "population.firms": max(1, min(100, households // 100)),
+                                  "sweep.economy.automation_years": list(automation_years),
+                                  "sweep.wealth.owner_share_of_ai_profits": list(owner_shares)})
+    ds = run_ensemble(sc, members=members, seed=seed, store=_store(store, "ai_bau_lock_in"), scheduler=scheduler,
+                      overwrite=True).load()
+    out = lock_in_years(ds, sc.economy.ticks_per_year)
+    out.attrs.update(households=households, members=members, seed=seed, threshold=sc.run.lock_in_threshold)
+    return out
+
+
+def plot_lock_in(summary: xr.Dataset, path) -> None:
+    """Median lock-in year (with the 90 % band) against the automation speed, one line per owner
+    share, into ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    q = summary["years_quantile"]
+    speed, share = "economy.automation_years", "wealth.owner_share_of_ai_profits"
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for v in q[share].values:
+        line = q.sel({share: v})
+        x = line[speed].values
+        mid, lo, hi = (np.where(np.isfinite(a), a, np.nan) for a in
+                       (line.sel(quantile=0.5).values, line.sel(quantile=0.05).values, line.sel(quantile=0.95).values))
+        ax.plot(x, mid, marker="o", label=f"owner share {v:g}")
+        ax.fill_between(x, lo, hi, alpha=0.2)
+    ax.set_xlabel("years the labour share takes to fall (economy.automation_years)")
+    ax.set_ylabel("years until the top 1 % hold 40 %")
+    ax.set_title(f"ai_bau: top-1 % lock-in ({summary.attrs.get('members', '?')} members, median and 90 % band)")
+    ax.legend(title="share of AI profits to capital holders", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

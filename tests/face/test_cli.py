@@ -42,6 +42,19 @@ def test_run_writes_a_store_equal_to_simulate(tmp_path):
     assert r.returncode != 0 and "--overwrite" in (r.stderr + r.stdout)
 
 
+def test_run_of_a_wealth_regime_reports_the_dfa_groups_and_the_lock_in_year(tmp_path):
+    out = tmp_path / "w.zarr"
+    r = cli("run", "ai_bau", "--set", "population.households=400", "--set", "population.firms=4",
+            "--set", "run.ticks=720", "--set", "run.burn_in=60", "--set", "run.lock_in_threshold=0.33",
+            "--members", "2", "--scheduler", "sync", "--out", str(out))
+    line = r.stdout.strip().splitlines()[-1]
+    assert line.startswith("net wealth at the end: top 1 % ") and "bottom 50 %" in line, r.stdout
+    lock = spms_mc.open_ensemble(out).spms.lock_in()
+    years = lock["years"].values
+    assert np.all(np.isfinite(years)) and np.all(years <= 2.0)  # 0.324 -> 0.33 within the 2 years
+    assert f"after {lock['years_quantile'].values[1]:.1f} years (median" in line
+
+
 @pytest.mark.parametrize("args,msg", [
     (["run", "sumsy", "--set", "sumsy.demurrage=2", "--out", "x.zarr"], "sumsy.demurrage = 2"),
     (["run", "sumsy", "--set", "sumsy.nope=1", "--out", "x.zarr"], "unknown key 'sumsy.nope'"),

@@ -10,15 +10,21 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spms_mc_kernels import wealth as wk
+from spms_mc_kernels.economy import SHARE_MARGIN
+from spms_mc_kernels.rng import draw_uniform
 
 import spms_mc
 from spms_mc.core.config import ScenarioError
 from spms_mc.engine.member import Engine
 from spms_mc.engine.output import to_dataset
-from spms_mc.mechanisms.wealth import UNITS_PER_SHARE, group_bounds, take_from, wealth_by_rank, wealth_profile
-from spms_mc_kernels import wealth as wk
-from spms_mc_kernels.economy import SHARE_MARGIN
-from spms_mc_kernels.rng import draw_uniform
+from spms_mc.mechanisms.wealth import (
+    UNITS_PER_SHARE,
+    group_bounds,
+    take_from,
+    wealth_by_rank,
+    wealth_profile,
+)
 
 DFA_1989 = (0.239, 0.370, 0.354, 0.037)
 DFA_2019 = (0.324, 0.370, 0.287, 0.019)
@@ -90,7 +96,7 @@ def test_cross_checks_name_their_keys():
 
 
 def test_a_member_starts_at_the_requested_shares():
-    eng, res, ds = run("ai_bau", {**SMALL, "run.ticks": 30, "run.burn_in": 0})
+    _, _, ds = run("ai_bau", {**SMALL, "run.ticks": 30, "run.burn_in": 0})
     start = [float(ds[v].values[0, 0]) for v in ("top1_share_wealth", "next9_share_wealth", "next40_share_wealth",
                                                   "bottom50_share_wealth")]
     np.testing.assert_allclose(start, DFA_2019, atol=2e-4)  # floors of money and units only
@@ -230,7 +236,7 @@ def test_units_and_money_are_exact_in_a_run():
     """Every tick the engine checks the ledger and the units identity (SPMS_MC_CHECK_LEDGER=tick in
     the suite); here the outputs are checked against the state after the run, independently."""
     # without benefits the unemployed sell equity before they borrow: the market trades both ways
-    eng, res, ds = run("us_1989_2019", {**SMALL, "run.ticks": 3600, "run.burn_in": 360,
+    eng, _, ds = run("us_1989_2019", {**SMALL, "run.ticks": 3600, "run.burn_in": 360,
                                         "government.unemployment_benefit": 0.0})
     st, market = eng.state, eng.processes[[p.name for p in eng.processes].index("wealth")]
     held = int(st.equity.sum())
