@@ -274,7 +274,7 @@ def copy(dst, src):
 # where the CPU keeps one row per chunk of households; the caller adds the rows up, so the totals
 # are the same integers.
 # the per-household rules take arrays but call only scalar helpers: compiled from the CPU source
-pick_firm = cuda.jit(device=True)(_economy.pick_firm.py_func)
+pick_firm_guided = cuda.jit(device=True)(_economy.pick_firm_guided.py_func)
 pay_household = cuda.jit(device=True)(_economy.pay_household.py_func)
 service_loan = cuda.jit(device=True)(_economy.service_loan.py_func)
 
@@ -325,7 +325,7 @@ def spending_shortfall(balance, plan, k, period, totals):
 
 
 @cuda.jit
-def consume(balance, plan, loans, k, period, lend, grant, cdf, skey_choice, sales, totals):
+def consume(balance, plan, loans, k, period, lend, grant, cdf, guide, skey_choice, sales, totals):
     i = cuda.grid(1)
     if i >= balance.shape[0]:
         return
@@ -338,7 +338,7 @@ def consume(balance, plan, loans, k, period, lend, grant, cdf, skey_choice, sale
         cuda.atomic.add(totals, 1, loan)
     balance[i] += loan - pay
     if pay > 0:
-        cuda.atomic.add(sales, pick_firm(cdf, draw_uniform(skey_choice, i)), pay)
+        cuda.atomic.add(sales, pick_firm_guided(cdf, guide, draw_uniform(skey_choice, i)), pay)
         cuda.atomic.add(totals, 0, pay)
 
 

@@ -293,10 +293,10 @@ class EconomyCUDA:
         return int(self._run(self.k.pay_benefits, kind.shape[0], balance, kind, employer, self.dev(firm_factor),
                              displacement, skey, benefit, totals=1)[0])
 
-    def consume(self, balance, plan, loans, k, period, lend, grant, cdf, skey, partial):
+    def consume(self, balance, plan, loans, k, period, lend, grant, cdf, guide, skey, partial):
         sales = self.cuda.to_device(np.zeros(partial.shape[1], np.int64))
         t = self._run(self.k.consume, balance.shape[0], balance, plan, loans, k, period, lend, grant, self.dev(cdf),
-                      skey, sales, totals=2)
+                      self.dev(guide), skey, sales, totals=2)
         self._per_firm(partial, sales)
         return int(t[0]), int(t[1])
 
@@ -407,6 +407,7 @@ class ProductionEconomy(Mechanism):
         self.benefit = sc.minor(gov.unemployment_benefit) if gov.enabled else 0
         self.weights = firm_size_weights(sc)
         self.cdf = cumulative(self.weights)
+        self.guide = kernels.guide_table(self.cdf, 2 * self.F)  # the firm draw in O(1) expected steps
         ai = keyed_uniforms(np.uint64(rng.stream_key(self.key, 0, rng.STREAM_AI_INTENSITY)), self.F)
         # displacement at firm f scales with its AI intensity relative to the mean
         self.firm_factor = ai / ai.mean() if ai.mean() > 0 else np.zeros(self.F)
@@ -539,7 +540,7 @@ class ProductionEconomy(Mechanism):
                 grant = bank.grant(int(b.spending_shortfall(st.balance[:self.H], st.plan, k, self.period)))
         skey = np.uint64(rng.stream_key(self.key, tick, rng.STREAM_FIRM_CHOICE))
         spent, borrowed = b.consume(st.balance[:self.H], st.plan, st.loans, k, self.period, bank is not None, grant,
-                                    self.cdf, skey, self.partial)
+                                    self.cdf, self.guide, skey, self.partial)
         if bank is not None:
             bank.lend(borrowed, "household borrowing")
         sales = self.partial.sum(axis=0)

@@ -51,7 +51,7 @@ SIGNATURES = {
                            a_i),
         "spending_shortfall": (a_i, a_i, i64, i64, a_i),
         "pay_benefits": (a_i, a_u8, a_i32, a_f, f64, u64, i64, a_i),
-        "consume": (a_i, a_i, a_i, i64, i64, b1, f64, a_f, u64, a_i, a_i),
+        "consume": (a_i, a_i, a_i, i64, i64, b1, f64, a_f, a_i, u64, a_i, a_i),
         "service_loans": (a_i, a_i, i64, i64, f64, i64, i64, f64, u64, a_i),
         "debit_or_borrow": (a_i, a_i, a_i, b1, f64, a_i),
         "add_holdings": (a_i, a_i, a_i, f64),

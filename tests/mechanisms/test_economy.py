@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import spms_mc
 from spms_mc.core.config import ScenarioError
 from spms_mc.mechanisms.economy import automation_progress, labour_share_at
@@ -261,7 +263,7 @@ def test_consume_matches_oracle(lend, grant):
     skey = np.uint64(12345)
     partial = np.zeros((16, F), np.int64)
     b, l = balance.copy(), loans.copy()
-    spent, borrowed = ek.consume(b, plan, l, k, period, lend, grant, cdf, skey, partial)
+    spent, borrowed = ek.consume(b, plan, l, k, period, lend, grant, cdf, ek.guide_table(cdf, 2 * F), skey, partial)
     wb, wl, rev = balance.copy(), loans.copy(), np.zeros(F, np.int64)
     for i in range(n):
         want = plan[i] * (k + 1) // period - plan[i] * k // period
@@ -282,6 +284,20 @@ def test_consume_matches_oracle(lend, grant):
     assert spent == rev.sum() and borrowed == (wl - loans).sum()
     # the slices of a plan add up to it exactly
     assert sum(ek.period_slice(np.int64(1234567), kk, 30) for kk in range(30)) == 1234567
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(1e-6, 1e3), min_size=1, max_size=60), st.integers(1, 200),
+       st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=50))
+def test_guided_firm_draw_is_the_bisection(weights, m, us):
+    """The guide-table draw returns searchsorted(cdf, u, 'right') for every u, any table size, and
+    at the CDF's own steps (where float rounding of floor(u m) / m matters)."""
+    from spms_mc.mechanisms.economy import cumulative
+
+    cdf = cumulative(np.array(weights))
+    guide = ek.guide_table(cdf, m)
+    for u in list(us) + [float(c) for c in cdf[:-1]] + [np.nextafter(float(c), 0.0) for c in cdf[:-1]]:
+        assert ek.pick_firm_guided(cdf, guide, u) == np.searchsorted(cdf, u, side="right") == ek.pick_firm(cdf, u)
 
 
 def test_service_loans_matches_oracle():
