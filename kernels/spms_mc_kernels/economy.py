@@ -113,6 +113,13 @@ def employment_weights(kind, employer, skill_weight, displacement, firm_factor, 
 
 
 @kernel(parallel=True)
+def mark_jobless(kind, employer, firm_factor, displacement, skey_displacement, out):
+    """``out[i]`` = 1 for every household without work (unemployed by type or displaced), else 0."""
+    for i in prange(kind.shape[0]):
+        out[i] = 0 if is_employed(kind[i], i, firm_factor[employer[i]], displacement, skey_displacement) else 1
+
+
+@kernel(parallel=True)
 def pay_benefits(balance, kind, employer, firm_factor, displacement, skey_displacement, benefit):
     """Credit ``benefit`` to every household without work (unemployed by type or displaced); returns
     the total paid (government money created, like Godley & Lavoie's government spending)."""

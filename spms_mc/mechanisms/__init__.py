@@ -12,14 +12,18 @@ from ..core.registry import register
 from .credit import SumsyReplay
 from .economy import ProductionEconomy
 from .events import Events
+from .anchor import NominalAnchor
+from .countercyclical import Countercyclical
+from .fund import WealthFund
 from .exchange import Exchange
 from .pk import PKEndogenousMoney
+from .rail import PublicRail
 from .sim import GodleyLavoieSim
 from .sumsy import SumsyMoney
 from .wealth import WealthDynamics
 
-BUILTIN = (SumsyMoney, Exchange, PKEndogenousMoney, ProductionEconomy, WealthDynamics, SumsyReplay, Events,
-           GodleyLavoieSim)
+BUILTIN = (SumsyMoney, Exchange, PKEndogenousMoney, ProductionEconomy, WealthDynamics, WealthFund, PublicRail,
+           Countercyclical, NominalAnchor, SumsyReplay, Events, GodleyLavoieSim)
 
 for _mechanism in BUILTIN:
     register(_mechanism)

@@ -327,7 +327,8 @@ class ProductionEconomy(Mechanism):
         "nominal_spending": Output("currency units", "firm revenue of the period settled last (consumption, "
                                                      "investment, government)"),
         "wages": Output("currency units", "wages paid to households during the interval"),
-        "dividends": Output("currency units", "firm and bank dividends paid to households during the interval"),
+        "dividends": Output("currency units", "firm and bank dividends paid to households (and to the wealth fund, "
+                                              "when there is one) during the interval"),
         "equity_value": Output("currency units", "the equity index at capitalised dividends (last dividend per "
                                                  "unit over the discount rate per period; with wealth dynamics, "
                                                  "at the equity market's price)"),
@@ -337,7 +338,7 @@ class ProductionEconomy(Mechanism):
               "equity": "units of the equity index each household holds",
               "plan": "spending a household plans for the period"}
     cpu_kernels = {name: getattr(kernels, name) for name in ("employment_weights", "pay_households", "consume",
-                                                             "pay_benefits")}
+                                                             "pay_benefits", "mark_jobless")}
     cuda_methods = EconomyCUDA
 
     @classmethod
@@ -433,6 +434,8 @@ class ProductionEconomy(Mechanism):
             self.bank = Bank(self)
         self.limits = (sc.minor(bank.household_credit_limit), sc.minor(bank.firm_credit_limit))
         self.market = None  # the equity market of wealth dynamics, when enabled (it binds itself)
+        self.fund = None  # the wealth fund, when enabled (it binds itself)
+        self.displacement = 0.0
         self.burn_in = sc.run.burn_in
 
     # -- period start ---------------------------------------------------------------------
@@ -444,6 +447,7 @@ class ProductionEconomy(Mechanism):
         s = automation_progress(sc, calendar)
         ell = labour_share_at(sc, calendar)
         displacement = e.routine_displacement * s
+        self.displacement = displacement
         jobless = b.employment_weights(st.kind, st.employer, self.skill_weight, displacement, self.firm_factor,
                                        self.skey_displacement, self.partial)
         weight_sum = self.partial.sum(axis=0)
@@ -460,6 +464,11 @@ class ProductionEconomy(Mechanism):
                                      f"weight {int(self.skill_weight.max())} overflows int64 at tick {tick}; lower "
                                      f"run.minor_units or economy.skill_premium")
         profit = np.maximum(R - wage_bill - interest_f, 0)
+        if self.fund is not None:  # the wealth fund's windfall tax and data fees, out of profit
+            real = self.last["real_output"]
+            levy = self.fund.levy(tick, R, profit, s, real if real == real else 0.0, self.firm_factor)
+            profit = profit - levy
+            b.add_range(st.balance, H, -levy)
         payout = np.floor((1.0 - e.retention) * profit).astype(np.int64)
         b.add_range(st.balance, H, -(wage_bill + payout))
         pool = int(payout.sum()) + (bank.pay_dividend() if bank else 0)
@@ -555,6 +564,14 @@ class ProductionEconomy(Mechanism):
         self.backend.add_holdings(out, st.equity, loans, self.equity_price)
         return True
 
+    def jobless_accounts(self) -> np.ndarray:
+        """Indices of the households without work (unemployed by type or displaced), ascending."""
+        st = self.state
+        flags = np.empty(self.H, np.uint8)
+        self.backend.mark_jobless(st.kind, st.employer, self.firm_factor, self.displacement, self.skey_displacement,
+                                  flags)
+        return np.flatnonzero(flags).astype(np.int64)
+
     def end_burn_in(self) -> None:
         """The reported run starts: real output is measured from the period settled last (price
         level 1 there)."""
@@ -564,7 +581,7 @@ class ProductionEconomy(Mechanism):
 
     def sample(self) -> dict[str, float]:
         last = self.last
-        units = self.market.units if self.market is not None else self.units
+        units = self.market.all_units if self.market is not None else self.units
         out = {"labour_share": last["labour_share"], "unemployment": last["unemployment"],
                "price_level": last["price_level"], "real_output": last["real_output"] / self.sc.run.minor_units,
                "nominal_spending": last["nominal_spending"], "wages": last["wages"],

@@ -343,6 +343,9 @@ class WealthDynamics(Mechanism):
         self.interval_issued = 0
         self.interval_bought_back = 0
         self.economy = None
+        self.fund = None  # the wealth fund, when enabled (it binds itself): a holder beside the households
+        self.fund_issued = 0  # units issued to the fund on the market
+        self.scrip = 0  # units issued to the fund as scrip
         self.settled = False  # whether a period start settled since the run (or its reported part) began
         self.price = 0.0
         self.price_before = 0.0
@@ -369,7 +372,26 @@ class WealthDynamics(Mechanism):
 
     @property
     def units(self) -> int:
+        """Units the households hold."""
         return self.units_start + self.issued - self.bought_back
+
+    @property
+    def all_units(self) -> int:
+        """Units outstanding: the households' and the fund's."""
+        return self.units + (self.fund.units if self.fund is not None else 0)
+
+    def sell_to_fund(self, amount: int) -> tuple[int, int]:
+        """The firm sector issues the fund units for at most ``amount`` at the market price (the rule
+        of a household buy); the money goes to the firms by size. Returns (units, cost)."""
+        from spms_mc_kernels.wealth import buy_units
+
+        from .economy import split_by_weight
+
+        units, cost = buy_units(np.int64(amount), self.price)
+        if cost:
+            self.backend.add_range(self.state.balance, self.H, split_by_weight(int(cost), self.economy.weights))
+        self.fund_issued += int(units)
+        return int(units), int(cost)
 
     def identities(self) -> list[Identity]:
         return [Identity("wealth: equity units held = units at the start + issued - bought back",
@@ -390,8 +412,9 @@ class WealthDynamics(Mechanism):
         net_total = money + math.floor(units * price) - loan_total
         inv_mean = H / net_total if net_total > 0 else 0.0
         self.settled = tick > 0
-        flat = math.floor((1.0 - w.owner_share_of_ai_profits) * ai_pool) // H
-        owners_pool = pool - flat * H
+        fund_part = self.fund.take_dividend(pool, units) if self.fund is not None else 0
+        flat = min(math.floor((1.0 - w.owner_share_of_ai_profits) * ai_pool), pool - fund_part) // H
+        owners_pool = pool - fund_part - flat * H
         h = w.return_wealth_elasticity
         if h > 0:
             b.weighted_units(st.balance[:H], st.equity, loans, price, inv_mean, h, self.partial_units)
@@ -406,17 +429,18 @@ class WealthDynamics(Mechanism):
             np.float64(owners_pool), inv_weighted, np.int64(flat), tax_rate, a1, a2, subsistence, price, inv_mean, h,
             s_lo, s_hi, w.saving_wealth_scale)
         # the price: capitalised expected dividends, times the demand term
-        if tick > 0 and units > 0:
-            self.expected += w.expectation_weight * (owners_pool / units - self.expected)
+        outstanding = self.all_units
+        if tick > 0 and outstanding > 0:
+            self.expected += w.expectation_weight * ((owners_pool + fund_part) / outstanding - self.expected)
         demand = 0.0
-        if units > 0 and price > 0:
-            demand = max(-1.0, min(1.0, w.price_impact * (buys - sells) / (price * units)))
+        if outstanding > 0 and price > 0:
+            demand = max(-1.0, min(1.0, w.price_impact * (buys - sells) / (price * outstanding)))
         new_price = self.expected / self.rate_p * math.exp(demand)
         self.price_before, self.price = price, new_price
         eco.equity_price = new_price
         if new_price > 0 and (buys or sells):
             self._execute(new_price, buys, sells, sellers)
-        return wages, dividends, taxes, planned
+        return wages, dividends + fund_part, taxes, planned
 
     def _execute(self, price, buys, sells, sellers) -> None:
         st, b, H, F = self.state, self.backend, self.H, self.F
