@@ -344,13 +344,15 @@ def economy_firms(n: int) -> int:
     return max(1, n // HOUSEHOLDS_PER_FIRM)
 
 
-def _economy_scenario(n: int, firms: int, ticks: int, period: int):
+def _economy_scenario(n: int, firms: int, ticks: int, period: int, preset: str = "ai_bau"):
     from ..core.config import load_scenario
 
     # no burn-in: the benchmark times whole periods of the economy itself, warmed up by its own periods
-    return load_scenario("ai_bau", {"population.households": n, "population.firms": firms, "run.ticks": ticks,
-                                    "run.period": period, "run.sample_every": ticks, "run.burn_in": 0,
-                                    "run.check_ledger": "period"})
+    over = {"population.households": n, "population.firms": firms, "run.ticks": ticks, "run.period": period,
+            "run.sample_every": ticks, "run.burn_in": 0, "run.check_ledger": "period"}
+    if load_scenario(preset).fund.enabled:  # a payout rule without a window of past years (the same cost)
+        over["fund.payout_rule"] = "start_of_year"
+    return load_scenario(preset, over)
 
 
 def _run_economy_period(eng, k: int) -> None:
@@ -375,7 +377,7 @@ def _ledger_check_mode(mode: str):
 
 
 def bench_economy(n: int, firms: int | None = None, repeats: int = 5, period: int = _PERIOD,
-                  cross_check: bool = True) -> tuple[dict, dict]:
+                  cross_check: bool = True, preset: str = "ai_bau") -> tuple[dict, dict]:
     """A whole ``ai_bau`` economy period (``ProductionEconomy`` with wealth dynamics and bank credit) at N households
     and F firms, paired per repeat with a whole ``sumsy`` period at the same N.
 
@@ -393,7 +395,7 @@ def bench_economy(n: int, firms: int | None = None, repeats: int = 5, period: in
     n, repeats, period = int(n), int(repeats), int(period)
     firms = economy_firms(n) if firms is None else int(firms)
     warm = ECONOMY_WARMUP_PERIODS
-    sc = _economy_scenario(n, firms, (warm + repeats + 1) * period, period)
+    sc = _economy_scenario(n, firms, (warm + repeats + 1) * period, period, preset)
     compile_s = warmup(sc)  # every kernel the preset uses, on a tiny copy of it
     sumsy = _engine(n, (1 + repeats) * period, overrides={"run.period": period})
     eng = Engine(sc, seed=1)

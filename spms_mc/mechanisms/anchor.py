@@ -41,7 +41,7 @@ class AnchorConfig:
     discretisation: str = key("compound", Choice("compound", "linear"),
                               "compound: (1 + g)^(p / periods per year); linear: 1 + g p / periods per year")
     gain: float = key(1.0, Float(0, 10), "issuance per period as a share of nominal spending, per unit of gap")
-    integral: float = key(0.2, Float(0, 10), "issuance per period as a share of nominal spending, per unit of the "
+    integral: float = key(0.05, Float(0, 10), "issuance per period as a share of nominal spending, per unit of the "
                                              "gaps summed over past periods (0: a proportional rule)")
     bottom50_floor: float = key(0.0, Float(0, 1), "distributional term: the bottom 50 %'s net-wealth share below "
                                                   "which extra transfers go to them (0: off)")

@@ -132,6 +132,7 @@ class Bank:
         self.profit = 0
         self.lent = 0
         self.defaults = 0
+        self.funding_paid = 0  # funding costs paid out of capital (deposits lost to the public rail)
 
     @property
     def ledger(self):
@@ -177,6 +178,14 @@ class Bank:
         self.profit += gain
         self.defaults += int(defaults)
 
+    def pay_funding_cost(self, amount: int) -> None:
+        """The bank replaces deposits it lost to the public money rail with dearer funding: the cost
+        leaves its capital (no deposit moves)."""
+        amount = int(amount)
+        self.capital -= amount
+        self.profit -= amount
+        self.funding_paid += amount
+
     def declare_dividend(self) -> None:
         """End of the bank's period: ``payout`` of a positive profit leaves capital, to be paid."""
         if self.profit > 0:
@@ -197,11 +206,12 @@ class Bank:
     def identities(self, loans_on_accounts) -> list[Identity]:
         """The bank's balance sheet, and its book against the borrowers' accounts."""
         return [
-            Identity("bank: loans - net deposits created = capital + declared dividends - initial capital",
+            Identity("bank: loans - net deposits created = capital + declared dividends + funding costs paid - "
+                     "initial capital",
                      "loans - (deposits created - deposits taken back)",
                      lambda: self.loans - (self.deposits_created - self.deposits_taken),
-                     "capital + dividends declared, not yet paid - initial capital",
-                     lambda: self.capital + self.dividend_due - self.initial_capital),
+                     "capital + dividends declared, not yet paid + funding costs paid - initial capital",
+                     lambda: self.capital + self.dividend_due + self.funding_paid - self.initial_capital),
             Identity("bank: loans on the borrowers' accounts = loans on the bank's book",
                      "sum of the borrowers' loan principal", loans_on_accounts, "bank loans outstanding",
                      lambda: self.loans),

@@ -19,8 +19,11 @@ the production economy has settled:
   the other holders;
 * the fund's share of dividends, pro rata to its units (before the households' weighted split).
 
-``invest_share`` of the money inflows of a period buys equity at the market price (from the firm
-sector, as a household buy: ``u = floor(a / P)`` units for ``ceil(u P)``).
+``invest_share`` of the money inflows of a period is invested: ``foreign_share`` of it abroad (the
+money leaves the economy, flow ``fund_foreign_investment``; the holdings earn ``foreign_return`` a
+year, paid in each period, flow ``fund_foreign_income``), as Norway's fund invests outside Norway,
+and the rest in the domestic equity index at the market price (from the firm sector, as a household
+buy: ``u = floor(a / P)`` units for ``ceil(u P)``).
 
 **Payout** (``payout_rule``; each year's amount is fixed at the year's first period start and paid
 in equal parts over its periods, the remainder in the last). MV is the fund's market value, units x
@@ -57,7 +60,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.config import Amount, Bool, Choice, Float, Int, ScenarioError, check_money_fits, key
+from ..core.config import (
+    Amount,
+    Bool,
+    Choice,
+    Float,
+    Int,
+    ScenarioError,
+    check_money_fits,
+    key,
+)
 from ..core.registry import Identity, Mechanism, Output
 from ..core.state import EMPTY
 
@@ -78,7 +90,13 @@ class FundConfig:
     resource_rent: float = key(0.0, Amount(), "resource rents paid in from outside each year, currency units")
     resource_rent_growth: float = key(0.0, Float(-0.5, 1), "yearly growth of the resource rents")
     scrip_rate: float = key(0.0, Float(0, 1), "share of the units outstanding firms issue to the fund each year")
+    initial_ownership: float = key(0.0, Float(0, 1, hi_open=True),
+                                   "the fund's share of all units at the start (issued to it then, diluting the "
+                                   "households)")
     invest_share: float = key(1.0, Float(0, 1), "share of the fund's money inflows invested in equity")
+    foreign_share: float = key(0.0, Float(0, 1), "share of the investment that buys equity abroad (money leaves "
+                                                 "the economy) instead of the domestic index")
+    foreign_return: float = key(0.05, Float(-0.5, 1), "yearly return of the foreign holdings, paid in each period")
     payout_rule: str = key("pomv", Choice(*PAYOUT_RULES), "how the yearly payout is set (see the module)")
     payout_rate: float = key(0.05, Float(0, 1), "rate of the pomv, start_of_year and smoothing rules")
     pomv_first_lag: int = key(2, Int(1, 1000), "pomv: most recent year-end in the window, in years back")
@@ -171,7 +189,9 @@ class WealthFund(Mechanism):
     sections = {"fund": FundConfig}
     unsweepable = ("fund.enabled", "fund.payout_rule")
     institutions = ("fund",)
-    flows = {"resource_rent": "created: resource rents paid into the wealth fund from outside the economy"}
+    flows = {"resource_rent": "created: resource rents paid into the wealth fund from outside the economy",
+             "fund_foreign_investment": "destroyed: money the wealth fund sends abroad to buy foreign equity",
+             "fund_foreign_income": "created: returns on the wealth fund's foreign holdings paid in from abroad"}
     outputs = {
         "fund_value": Output("currency units", "the fund's market value: its units at the equity price + its money"),
         "fund_ownership_share": Output("1", "the fund's share of all equity units"),
@@ -209,7 +229,10 @@ class WealthFund(Mechanism):
         self.burn_in = sc.run.burn_in
         self.n_eligible = sc.n_eligible
         self.units = 0  # equity units the fund holds
+        self.foreign = 0.0  # foreign holdings at cost plus reinvested nothing (minor units)
+        self.foreign_rate = (1.0 + f.foreign_return) ** (1.0 / self.periods_per_year) - 1.0
         self.scrip_units = 0  # units issued to it as scrip
+        self.initial_units = 0  # units issued to it at the start (fund.initial_ownership)
         self.rent = sc.minor(f.resource_rent) / self.periods_per_year  # per period, growing
         self.keep_scrip = (1.0 + f.scrip_rate) ** (1.0 / self.periods_per_year) - 1.0
         self.year_end_values: list[float] = []
@@ -242,12 +265,13 @@ class WealthFund(Mechanism):
         self.state.institutions[self.index] += amount
 
     def value(self) -> float:
-        """Market value in minor units: units at the market price + money."""
-        return self.units * self.market.price + self.money
+        """Market value in minor units: units at the market price + foreign holdings + money."""
+        return self.units * self.market.price + self.foreign + self.money
 
     def identities(self) -> list[Identity]:
-        return [Identity("fund: units held = units bought on the market + scrip received", "the fund's units",
-                         lambda: self.units, "bought + scrip", lambda: self.market.fund_issued + self.scrip_units)]
+        return [Identity("fund: units held = units at the start + bought on the market + scrip received",
+                         "the fund's units", lambda: self.units, "start + bought + scrip",
+                         lambda: self.initial_units + self.market.fund_issued + self.scrip_units)]
 
     # -- called by the economy and the market --------------------------------------------------
     def levy(self, tick: int, revenue: np.ndarray, profit: np.ndarray, automation: float, real_output: float,
@@ -290,12 +314,16 @@ class WealthFund(Mechanism):
 
     # -- the fund's own period start ---------------------------------------------------------
     def on_period_start(self, tick: int) -> None:
-        sc, st, b, f = self.sc, self.state, self.backend, self.cfg
+        f = self.cfg
         calendar = tick - self.burn_in
         if calendar < 0:
             return  # the fund starts with the reported run
         market = self.market
         if self.start_value is None:
+            share = f.initial_ownership
+            if share > 0:  # an existing fund: units issued to it at the start
+                self.initial_units = math.floor(share / (1.0 - share) * market.units)
+                self.units += self.initial_units
             self.start_value = self.value()
             self.price_year_ago = self.economy.last["price_level"]
         # resource rents (created) and scrip
@@ -306,6 +334,15 @@ class WealthFund(Mechanism):
             self._add_money(rent)
             self.inflow_money += rent
             self.interval["fund_inflows"] += rent
+        income = math.floor(self.foreign_rate * self.foreign) if self.foreign > 0 else 0
+        if income > 0:  # the foreign holdings' return, paid in from abroad
+            self.ledger.guard(income, "the fund's foreign income")
+            self.ledger.create("fund_foreign_income", income)
+            self._add_money(income)
+            self.inflow_money += income
+            self.income_year += income
+            self.earned += income
+            self.interval["fund_inflows"] += income
         if self.keep_scrip > 0:
             scrip = math.floor(self.keep_scrip * (market.units + self.units))
             self.units += scrip
@@ -320,6 +357,12 @@ class WealthFund(Mechanism):
         keep = self.year_payout - self.year_paid
         invest = math.floor(f.invest_share * min(self.inflow_money, max(self.money - keep, 0)))
         self.inflow_money = 0
+        abroad = math.floor(f.foreign_share * invest)
+        if abroad > 0:
+            self.ledger.destroy("fund_foreign_investment", abroad)
+            self._add_money(-abroad)
+            self.foreign += abroad
+            invest -= abroad
         if invest > 0 and market.price > 0:
             units, cost = market.sell_to_fund(invest)
             self.units += units

@@ -12,6 +12,13 @@ Each period start, after the economy (and the wealth fund) settled:
 * a withdrawal, ``withdrawal_fee`` from every household, cut to its balance (destroyed, flow
   ``rail_withdrawal``): a fee or tax collected over the rail.
 
+With ``holding_cap`` > 0, households hold rail money beside their bank deposits: each household's
+money up to the cap is on the rail (the post's section 11.3: caps and tiered interest keep banks'
+funding manageable). Rail holdings earn ``holding_interest`` a year (created, flow
+``rail_interest``; money above the cap earns nothing from the rail), and the bank pays
+``bank_funding_spread`` a year on the deposits it lost, replacing them with dearer funding: the
+cost leaves its capital, so a larger rail tightens its capital ratio and its lending.
+
 Other mechanisms pay over the rail through :meth:`PublicRail.pay_per_capita` and
 :meth:`PublicRail.withdraw_per_capita` (the counter-cyclical rule, the nominal anchor), so every
 unit created or destroyed is a named ledger flow of the rail. The rail money stock is what the
@@ -23,7 +30,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.config import Amount, Bool, Choice, Float, ScenarioError, check_money_fits, key
+from ..core.config import (
+    Amount,
+    Bool,
+    Choice,
+    Float,
+    ScenarioError,
+    check_money_fits,
+    key,
+)
 from ..core.registry import Mechanism, Output
 from ..core.state import EMPTY
 
@@ -42,6 +57,12 @@ class RailConfig:
     bottom_share: float = key(0.5, Float(0, 1), "target = bottom: share of households with the least money")
     withdrawal_fee: float = key(0.0, Amount(), "taken from every household each period (cut to its balance), "
                                                "currency units (destroyed)")
+    holding_cap: float = key(0.0, Amount(), "rail money a household holds beside its bank deposits: its money up "
+                                            "to this cap, currency units (0: none)")
+    holding_interest: float = key(0.0, Float(0, 1), "yearly interest on rail holdings up to the cap (the first "
+                                                    "tier; money above the cap earns nothing from the rail)")
+    bank_funding_spread: float = key(0.0, Float(0, 1), "yearly cost to the bank of replacing the deposits held "
+                                                       "on the rail (out of its capital)")
 
 
 def check_rail(sc) -> None:
@@ -63,9 +84,15 @@ class PublicRail(Mechanism):
     sections = {"rail": RailConfig}
     unsweepable = ("rail.enabled",)
     flows = {"rail_transfer": "created: transfers paid over the public money rail",
-             "rail_withdrawal": "destroyed: fees and taxes withdrawn over the public money rail"}
+             "rail_withdrawal": "destroyed: fees and taxes withdrawn over the public money rail",
+             "rail_interest": "created: interest on rail holdings up to the cap (tiered remuneration)"}
     outputs = {"rail_money_stock": Output("currency units", "money the rail created less what it withdrew, since "
                                                             "the start"),
+               "rail_holdings": Output("currency units", "money households hold on the rail (each up to "
+                                                         "rail.holding_cap) at the last period start"),
+               "rail_interest": Output("currency units", "interest paid on rail holdings during the interval"),
+               "bank_funding_cost": Output("currency units", "the bank's cost of replacing the deposits held on "
+                                                             "the rail, during the interval"),
                "rail_transfers": Output("currency units", "transfers paid over the rail during the interval"),
                "rail_withdrawals": Output("currency units", "money withdrawn over the rail during the interval")}
     cpu_kernels = {}
@@ -89,6 +116,13 @@ class PublicRail(Mechanism):
         self.stock = 0
         self.transfers = 0
         self.withdrawals = 0
+        self.holdings = 0
+        self.interest = 0
+        self.funding_cost = 0
+        per_year = self.sc.economy.ticks_per_year / self.sc.run.period
+        r = self.sc.rail
+        self.interest_rate = (1.0 + r.holding_interest) ** (1.0 / per_year) - 1.0
+        self.spread_rate = (1.0 + r.bank_funding_spread) ** (1.0 / per_year) - 1.0
         self.economy = None
 
     def bind(self, others) -> None:
@@ -181,8 +215,35 @@ class PublicRail(Mechanism):
                 jobless = self.bottom_accounts(r.bottom_share)
             self.pay_to(jobless, each, "rail targeted transfer")
         self.withdraw_per_capita(sc.minor(r.withdrawal_fee))
+        cap = sc.minor(r.holding_cap)
+        if cap > 0:
+            self._hold(cap)
+
+    def _hold(self, cap: int) -> None:
+        """Households hold their money up to ``cap`` on the rail: it earns the first tier's interest
+        (created), and the bank pays for the deposits it lost (out of its capital)."""
+        st = self.state
+        host = np.empty(self.H, np.int64)
+        self.backend.to_host(st.balance[:self.H], host)
+        held = np.minimum(host, cap)
+        self.holdings = int(held.sum())
+        if self.interest_rate > 0:
+            pay = np.floor(self.interest_rate * held).astype(np.int64)
+            total = int(pay.sum())
+            if total:
+                self.ledger.guard(total, "rail interest")
+                self.backend.write_range(st.balance, 0, host + pay)
+                self.ledger.create("rail_interest", total)
+                self.stock += total
+                self.interest += total
+        bank = self.economy.bank
+        if bank is not None and self.spread_rate > 0:
+            cost = int(np.floor(self.spread_rate * self.holdings))
+            bank.pay_funding_cost(cost)
+            self.funding_cost += cost
 
     def sample(self) -> dict[str, float]:
-        out = {"rail_money_stock": self.stock, "rail_transfers": self.transfers, "rail_withdrawals": self.withdrawals}
-        self.transfers = self.withdrawals = 0
+        out = {"rail_money_stock": self.stock, "rail_transfers": self.transfers, "rail_withdrawals": self.withdrawals,
+               "rail_holdings": self.holdings, "rail_interest": self.interest, "bank_funding_cost": self.funding_cost}
+        self.transfers = self.withdrawals = self.interest = self.funding_cost = 0
         return out

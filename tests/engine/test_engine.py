@@ -25,6 +25,8 @@ def small(name, **extra):
         over["population.firms"] = sc.population.firms
     ticks = max([e.tick for e in sc.events] + [0]) + 900
     over["run.ticks"] = min(sc.run.ticks, ticks)
+    if sc.fund.enabled:  # a payout window of past years within the shortened run
+        over.update({"fund.pomv_first_lag": 1, "fund.pomv_last_lag": 2})
     over.update(extra)
     return sc.with_overrides(over)
 
