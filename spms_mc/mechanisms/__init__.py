@@ -18,12 +18,13 @@ from .fund import WealthFund
 from .exchange import Exchange
 from .pk import PKEndogenousMoney
 from .rail import PublicRail
+from .riskshare import RiskSharing
 from .sim import GodleyLavoieSim
 from .sumsy import SumsyMoney
 from .wealth import WealthDynamics
 
 BUILTIN = (SumsyMoney, Exchange, PKEndogenousMoney, ProductionEconomy, WealthDynamics, WealthFund, PublicRail,
-           Countercyclical, NominalAnchor, SumsyReplay, Events, GodleyLavoieSim)
+           Countercyclical, NominalAnchor, RiskSharing, SumsyReplay, Events, GodleyLavoieSim)
 
 for _mechanism in BUILTIN:
     register(_mechanism)

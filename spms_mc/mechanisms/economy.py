@@ -435,6 +435,7 @@ class ProductionEconomy(Mechanism):
         self.limits = (sc.minor(bank.household_credit_limit), sc.minor(bank.firm_credit_limit))
         self.market = None  # the equity market of wealth dynamics, when enabled (it binds itself)
         self.fund = None  # the wealth fund, when enabled (it binds itself)
+        self.riskshare = None  # the citizen pool, when enabled (it binds itself)
         self.displacement = 0.0
         self.burn_in = sc.run.burn_in
 
@@ -469,6 +470,10 @@ class ProductionEconomy(Mechanism):
             levy = self.fund.levy(tick, R, profit, s, real if real == real else 0.0, self.firm_factor)
             profit = profit - levy
             b.add_range(st.balance, H, -levy)
+        if self.riskshare is not None:  # the citizen pool's profit shares, before dividends
+            due = self.riskshare.profit_share(profit)
+            profit = profit - due
+            b.add_range(st.balance, H, -due)
         payout = np.floor((1.0 - e.retention) * profit).astype(np.int64)
         b.add_range(st.balance, H, -(wage_bill + payout))
         pool = int(payout.sum()) + (bank.pay_dividend() if bank else 0)
@@ -500,6 +505,8 @@ class ProductionEconomy(Mechanism):
         # they hold beyond it - retained profits are invested, not hoarded
         invest = np.floor(e.investment * R).astype(np.int64)
         have = b.read_range(st.balance, H, H + F)
+        if self.riskshare is not None and tick > 0:  # profit-sharing contracts before bank credit
+            have += self.riskshare.finance(np.maximum(invest - have, 0))
         if bank:
             short = np.maximum(invest - have, 0)
             grant = bank.grant(int(short.sum()))

@@ -254,7 +254,7 @@ class WealthFund(Mechanism):
 
     def bind(self, others) -> None:
         self.economy, self.market = others["economy"], others["wealth"]
-        self.market.fund = self
+        self.market.holders.append(self)
         self.economy.fund = self
 
     @property
@@ -271,7 +271,7 @@ class WealthFund(Mechanism):
     def identities(self) -> list[Identity]:
         return [Identity("fund: units held = units at the start + bought on the market + scrip received",
                          "the fund's units", lambda: self.units, "start + bought + scrip",
-                         lambda: self.initial_units + self.market.fund_issued + self.scrip_units)]
+                         lambda: self.initial_units + self.market.issued_to.get("fund", 0) + self.scrip_units)]
 
     # -- called by the economy and the market --------------------------------------------------
     def levy(self, tick: int, revenue: np.ndarray, profit: np.ndarray, automation: float, real_output: float,
@@ -298,10 +298,9 @@ class WealthFund(Mechanism):
             self.interval["fund_inflows"] += total
         return levy
 
-    def take_dividend(self, pool: int, household_units: int) -> int:
-        """The fund's share of a dividend pool, pro rata to its units (floor); the rest is the
-        households'."""
-        total = household_units + self.units
+    def take_dividend(self, pool: int, total: int) -> int:
+        """The fund's share of a dividend pool, ``floor(pool x units / total)`` for ``total`` units
+        outstanding; the rest is the households' (and the other holders')."""
         if pool <= 0 or self.units <= 0 or total <= 0:
             return 0
         part = pool * self.units // total
@@ -364,7 +363,7 @@ class WealthFund(Mechanism):
             self.foreign += abroad
             invest -= abroad
         if invest > 0 and market.price > 0:
-            units, cost = market.sell_to_fund(invest)
+            units, cost = market.sell_to_holder("fund", invest)
             self.units += units
             self._add_money(-cost)
 

@@ -343,8 +343,9 @@ class WealthDynamics(Mechanism):
         self.interval_issued = 0
         self.interval_bought_back = 0
         self.economy = None
-        self.fund = None  # the wealth fund, when enabled (it binds itself): a holder beside the households
-        self.fund_issued = 0  # units issued to the fund on the market
+        self.holders = []  # institutional holders beside the households (the fund, the citizen pool): they bind
+        self.pool = None  # the citizen investment pool, when enabled (it binds itself)
+        self.issued_to = {}  # units issued on the market to each institutional holder, by name
         self.scrip = 0  # units issued to the fund as scrip
         self.settled = False  # whether a period start settled since the run (or its reported part) began
         self.price = 0.0
@@ -377,12 +378,13 @@ class WealthDynamics(Mechanism):
 
     @property
     def all_units(self) -> int:
-        """Units outstanding: the households' and the fund's."""
-        return self.units + (self.fund.units if self.fund is not None else 0)
+        """Units outstanding: the households' and the institutional holders'."""
+        return self.units + sum(h.units for h in self.holders)
 
-    def sell_to_fund(self, amount: int) -> tuple[int, int]:
-        """The firm sector issues the fund units for at most ``amount`` at the market price (the rule
-        of a household buy); the money goes to the firms by size. Returns (units, cost)."""
+    def sell_to_holder(self, holder: str, amount: int) -> tuple[int, int]:
+        """The firm sector issues an institutional holder units for at most ``amount`` at the market
+        price (the rule of a household buy); the money goes to the firms by size. Returns (units,
+        cost)."""
         from spms_mc_kernels.wealth import buy_units
 
         from .economy import split_by_weight
@@ -390,7 +392,7 @@ class WealthDynamics(Mechanism):
         units, cost = buy_units(np.int64(amount), self.price)
         if cost:
             self.backend.add_range(self.state.balance, self.H, split_by_weight(int(cost), self.economy.weights))
-        self.fund_issued += int(units)
+        self.issued_to[holder] = self.issued_to.get(holder, 0) + int(units)
         return int(units), int(cost)
 
     def identities(self) -> list[Identity]:
@@ -412,9 +414,10 @@ class WealthDynamics(Mechanism):
         net_total = money + math.floor(units * price) - loan_total
         inv_mean = H / net_total if net_total > 0 else 0.0
         self.settled = tick > 0
-        fund_part = self.fund.take_dividend(pool, units) if self.fund is not None else 0
-        flat = min(math.floor((1.0 - w.owner_share_of_ai_profits) * ai_pool), pool - fund_part) // H
-        owners_pool = pool - fund_part - flat * H
+        outstanding = self.all_units
+        held_part = sum(h.take_dividend(pool, outstanding) for h in self.holders)  # pro rata to their units
+        flat = min(math.floor((1.0 - w.owner_share_of_ai_profits) * ai_pool), pool - held_part) // H
+        owners_pool = pool - held_part - flat * H
         h = w.return_wealth_elasticity
         if h > 0:
             b.weighted_units(st.balance[:H], st.equity, loans, price, inv_mean, h, self.partial_units)
@@ -428,10 +431,11 @@ class WealthDynamics(Mechanism):
             skill_weight, displacement, firm_factor, skey_displacement, wage_bill, weight_sum,
             np.float64(owners_pool), inv_weighted, np.int64(flat), tax_rate, a1, a2, subsistence, price, inv_mean, h,
             s_lo, s_hi, w.saving_wealth_scale)
+        if self.pool is not None and tick >= self.burn_in:  # part of the buy orders goes into the pool instead
+            buys -= self.pool.subscribe(st.order)
         # the price: capitalised expected dividends, times the demand term
-        outstanding = self.all_units
         if tick > 0 and outstanding > 0:
-            self.expected += w.expectation_weight * ((owners_pool + fund_part) / outstanding - self.expected)
+            self.expected += w.expectation_weight * ((owners_pool + held_part) / outstanding - self.expected)
         demand = 0.0
         if outstanding > 0 and price > 0:
             demand = max(-1.0, min(1.0, w.price_impact * (buys - sells) / (price * outstanding)))
@@ -440,7 +444,7 @@ class WealthDynamics(Mechanism):
         eco.equity_price = new_price
         if new_price > 0 and (buys or sells):
             self._execute(new_price, buys, sells, sellers)
-        return wages, dividends + fund_part, taxes, planned
+        return wages, dividends + held_part, taxes, planned
 
     def _execute(self, price, buys, sells, sellers) -> None:
         st, b, H, F = self.state, self.backend, self.H, self.F

@@ -244,10 +244,10 @@ def test_deterministic_errors_come_back_as_values_and_others_raise():
 def test_mechanisms_are_registered_in_section_order():
     assert [m.name for m in registry.mechanisms()] == [
         "sumsy", "exchange", "pk_endogenous", "economy", "wealth", "fund", "rail", "countercyclical", "anchor",
-        "bank_credit_replay", "events", "sim"]
+        "riskshare", "bank_credit_replay", "events", "sim"]
     assert [m.name for m in registry.by_order()] == [
         "pk_endogenous", "events", "sumsy", "economy", "sim", "wealth", "fund", "rail", "countercyclical",
-        "bank_credit_replay", "anchor", "exchange"]
+        "bank_credit_replay", "anchor", "riskshare", "exchange"]
 
 
 def test_the_layer_contracts_hold():

@@ -199,6 +199,50 @@ def test_rail_holdings_earn_the_first_tier_and_cost_the_bank(monkeypatch):
     assert lost > 0
 
 
+def test_citizen_pool_funds_shortfalls_by_profit_shares_and_holds_equity(monkeypatch):
+    monkeypatch.setenv("SPMS_MC_CHECK_LEDGER", "tick")  # pool shares, pool units, the bank, the ledger
+    over = {**SMALL, "riskshare.enabled": True, "economy.investment": 0.3, "run.ticks": 1800,
+            "run.sample_every": 360, "riskshare.pool_share": 0.3}
+    eng, ds = run({**over, "riskshare.finance_mix": 1.0})
+    _, bank_only = run({**over, "riskshare.finance_mix": 0.0})
+    assert ds.pool_subscriptions.values[0, 1:].sum() > 0
+    assert ds.pool_financing.values[0, 1:].sum() > 0 and ds.pool_contracts.values[0, -1] > 0
+    # without contracts the pool's money buys equity instead
+    assert bank_only.pool_units.values[0, -1] > 0 and bank_only.pool_contracts.values[0, -1] == 0
+    assert ds.pool_income.values[0, 1:].sum() > 0
+    # the firms borrow less from the bank when the pool funds their shortfalls
+    assert ds.new_lending.values[0, 1:].sum() < bank_only.new_lending.values[0, 1:].sum()
+    pool = eng.processes[[p.name for p in eng.processes].index("riskshare")]
+    assert int(eng.state.pool_shares.sum()) == pool.shares > 0
+
+
+def test_cap_at_earnings_keeps_payouts_within_what_the_fund_earned():
+    eng, ds = run({**FUND, "fund.payout_rate": 0.5, "fund.cap_at_earnings": True, "fund.windfall_tax": 0.0})
+    fund = eng.processes[[p.name for p in eng.processes].index("fund")]
+    assert 0 < fund.paid <= fund.earned
+    _, uncapped = run({**FUND, "fund.payout_rate": 0.5, "fund.windfall_tax": 0.0})
+    assert uncapped.fund_payout.values[0, 1:].sum() > ds.fund_payout.values[0, 1:].sum()
+
+
+def test_dividend_topup_raises_the_payout_after_the_trigger_fires():
+    """Automation drives unemployment up: in dividend_topup mode the years that start with the
+    trigger on pay more than the same fund without the rule (same members)."""
+    over = {**FUND, "run.ticks": 7200, "fund.payout_rule": "start_of_year"}
+    _, topped = run({**over, "countercyclical.enabled": True, "countercyclical.mode": "dividend_topup",
+                     "countercyclical.topup": 0.5})
+    _, plain = run(over)
+    assert topped.trigger_on.values[0].max() == 1
+    assert topped.fund_payout.values[0, 1:].sum() > 1.1 * plain.fund_payout.values[0, 1:].sum()
+
+
+def test_the_anchor_s_distributional_term_pays_the_bottom_half():
+    over = {**SMALL, "rail.enabled": True, "anchor.enabled": True, "run.ticks": 1440, "run.sample_every": 360}
+    _, with_floor = run({**over, "anchor.bottom50_floor": 0.5, "anchor.bottom50_transfer": 0.01})
+    _, without = run(over)
+    extra = with_floor.rail_transfers.values[0, 2:].sum() - without.rail_transfers.values[0, 2:].sum()
+    assert extra > 0
+
+
 def test_the_anchor_tracks_its_ngdp_path():
     """Rail and anchor on the baseline: within 1 % of the path after 2 years (4 %/yr, PI rule)."""
     _, ds = run({**SMALL, "rail.enabled": True, "anchor.enabled": True, "run.ticks": 2880, "run.sample_every": 30})
@@ -217,6 +261,7 @@ def test_the_anchor_tracks_its_ngdp_path():
      "countercyclical.threshold"),
     ({"anchor.enabled": True}, "rail.enabled"),
     ({"rail.enabled": True, "rail.holding_cap": -1.0}, "rail.holding_cap"),
+    ({"riskshare.enabled": True, "riskshare.pool_share": 1.5}, "riskshare.pool_share"),
     ({"rail.enabled": True, "rail.holding_interest": 1.5}, "rail.holding_interest"),
 ])
 def test_bad_spms_input_is_refused_naming_the_key(over, key):
