@@ -27,7 +27,6 @@ and the identity that pool shares held = shares issued. Kernels: :mod:`spms_mc_k
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
