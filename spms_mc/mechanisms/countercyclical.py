@@ -139,15 +139,9 @@ class Countercyclical(Mechanism):
             return
         c, eco = self.cfg, self.economy
         self.rates.append(eco.last["unemployment"])
-        recent = self.rates[-(c.window + c.lookback):]
-        r = sahm_indicator(np.array(recent), c.window, c.lookback)[-1]
-        self.indicator = r
-        if np.isnan(r):
-            self.on = False
-        elif self.on:
-            self.on = r >= c.continue_threshold
-        else:
-            self.on = r >= c.threshold
+        rates = np.array(self.rates)  # a few hundred periods at most: the tested rule on the whole history
+        self.indicator = sahm_indicator(rates, c.window, c.lookback)[-1]
+        self.on = bool(trigger_states(rates, c.window, c.lookback, c.threshold, c.continue_threshold)[-1])
         if c.mode == "lump_sum":
             if self.on:
                 amount = int(c.payment_share * eco.last["nominal_spending"])
