@@ -154,16 +154,8 @@ class PublicRail(Mechanism):
         """Take ``each`` from every household, cut to its balance (destroyed); returns the total."""
         if each <= 0:
             return 0
-        st = self.state
-        host = np.empty(self.H, np.int64)
-        self.backend.to_host(st.balance[:self.H], host)
-        take = np.minimum(host, each)
-        self.backend.write_range(st.balance, 0, host - take)
-        total = int(take.sum())
-        self.ledger.destroy("rail_withdrawal", total)
-        self.stock -= total
-        self.withdrawals += total
-        return total
+        host = self._balances()
+        return self._take(host, np.minimum(host, each))
 
     def withdraw_amount(self, amount: int) -> int:
         """Take about ``amount`` from the households in proportion to their money, ``floor(rate x
@@ -171,20 +163,25 @@ class PublicRail(Mechanism):
         the total taken."""
         if amount <= 0:
             return 0
-        st = self.state
-        host = np.empty(self.H, np.int64)
-        self.backend.to_host(st.balance[:self.H], host)
+        host = self._balances()
         total = int(host.sum())
         if total <= 0:
             return 0
-        rate = min(amount / total, 1.0)
-        take = np.floor(host * rate).astype(np.int64)
-        self.backend.write_range(st.balance, 0, host - take)
-        taken = int(take.sum())
-        self.ledger.destroy("rail_withdrawal", taken)
-        self.stock -= taken
-        self.withdrawals += taken
-        return taken
+        return self._take(host, np.floor(host * min(amount / total, 1.0)).astype(np.int64))
+
+    def _balances(self) -> np.ndarray:
+        host = np.empty(self.H, np.int64)
+        self.backend.to_host(self.state.balance[:self.H], host)
+        return host
+
+    def _take(self, host: np.ndarray, take: np.ndarray) -> int:
+        """Withdraw ``take`` (per household, at most ``host``, their balances); returns the total."""
+        self.backend.write_range(self.state.balance, 0, host - take)
+        total = int(take.sum())
+        self.ledger.destroy("rail_withdrawal", total)
+        self.stock -= total
+        self.withdrawals += total
+        return total
 
     def _created(self, amount: int) -> None:
         self.ledger.create("rail_transfer", amount)
@@ -196,8 +193,7 @@ class PublicRail(Mechanism):
         k = int(share * self.H)
         if k <= 0:
             return np.zeros(0, np.int64)
-        host = np.empty(self.H, np.int64)
-        self.backend.to_host(self.state.balance[:self.H], host)
+        host = self._balances()
         order = np.lexsort((np.arange(self.H), host))  # by balance, then index
         return np.sort(order[:k]).astype(np.int64)
 
@@ -223,8 +219,7 @@ class PublicRail(Mechanism):
         """Households hold their money up to ``cap`` on the rail: it earns the first tier's interest
         (created), and the bank pays for the deposits it lost (out of its capital)."""
         st = self.state
-        host = np.empty(self.H, np.int64)
-        self.backend.to_host(st.balance[:self.H], host)
+        host = self._balances()
         held = np.minimum(host, cap)
         self.holdings = int(held.sum())
         if self.interest_rate > 0:

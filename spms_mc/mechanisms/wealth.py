@@ -321,10 +321,6 @@ class WealthDynamics(Mechanism):
                        price)
 
     @classmethod
-    def shrink(cls, sc, small_population) -> dict:
-        return {}
-
-    @classmethod
     def closed_form_blockers(cls, sc) -> list[str]:
         return ["wealth.enabled"]
 
