@@ -100,6 +100,15 @@ def IntList(lo=0):
     return check
 
 
+def FloatList(lo=None, hi=None):
+    def check(key, v):
+        if not isinstance(v, (list, tuple)):
+            raise ScenarioError(f"{key} must be a list of numbers, got {_typename(v)} {v!r}")
+        return tuple(number(f"{key}[{i}]", x, lo=lo, hi=hi) for i, x in enumerate(v))
+
+    return check
+
+
 def table_rows(key, v, what):
     if not isinstance(v, (list, tuple)):
         raise ScenarioError(f"{key} must be a list of {what}, got {_typename(v)} {v!r}")

@@ -93,6 +93,12 @@ class Mechanism:
     # checks and samples) and ``sample`` (per-member outputs) where it has them; None: not batched
     batch_methods: ClassVar[type | None] = None
     exclusive: ClassVar[bool] = False  # when enabled, the only mechanism of the regime
+    # with True, the engine gives the instance ``measure_net_wealth(out)``: each household's net
+    # wealth (money + every mechanism's holdings) into the int64 host array ``out``
+    uses_net_wealth: ClassVar[bool] = False
+    # per-member outputs: the first sampled tick at which a sampled output reaches a threshold key,
+    # {output name: (sampled output, "section.key")}; each is also declared in ``outputs``
+    crossings: ClassVar[dict[str, tuple[str, str]]] = {}
 
     @classmethod
     def enabled(cls, sc) -> bool:

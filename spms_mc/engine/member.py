@@ -114,6 +114,9 @@ class Engine:
             p.ledger = self.ledger
         self.identities = [i for p in self.processes for i in p.identities()]
         self.holders = [p for p in self.processes if type(p).holdings is not Mechanism.holdings]
+        for p in self.processes:
+            if p.uses_net_wealth:
+                p.measure_net_wealth = self.net_wealth
         self.group_samplers = [p for p in self.processes
                                if type(p).sample_by_wealth is not Mechanism.sample_by_wealth]
         self._measured = (None, 0)  # (tick, money stock) of the last check, reused by a sample then

@@ -114,6 +114,12 @@ def to_dataset(res: RunResult) -> xr.Dataset:
         data["balances"] = (("member", "snapshot", "account"), res.snapshots[None] * scale)
     top1 = res.stats_wealth.get("top1_share", res.stats["top1_share"])  # of net wealth where there is one
     data["top1_cross_tick"] = (("member",), first_crossing(top1[None], res.ticks, sc.run.lock_in_threshold))
+    for m in registry.enabled(sc):
+        for name, (series, threshold) in m.crossings.items():
+            if series in res.extra:
+                section, k = threshold.split(".")
+                data[name] = (("member",), first_crossing(res.extra[series][None].astype(float), res.ticks,
+                                                          getattr(getattr(sc, section), k)))
     coords = {
         "member": [res.member],
         "tick": ("time", res.ticks),

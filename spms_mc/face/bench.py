@@ -36,6 +36,10 @@ timed (compilation, page faults). The engine's hooks run on the thread count
     ``sumsy_tick``); the ratio is the economy's rate over that one. **Judged on the rate**: target
     >= 2 x 10^7 household-ticks/s at N = 10^6, F = 10^3. A per-kernel breakdown, the cost of a
     sample and the rate of a whole ``Engine.run`` from the start are reported beside it.
+``cete_tick``
+    A whole period of the ``cete`` preset (tokens issued in the purchase kernel, 60 % of firms
+    participating) over a whole ``ai_bau`` period at the same N and F, timed back to back per
+    repeat. Target >= 1 / 1.5 (the CETE tick within 1.5 x the baseline's).
 
 Entry point: :func:`run` (``spms-mc bench``); ``benchmarks/bench_core.py`` runs it at full size
 and writes JSON.
@@ -468,6 +472,53 @@ def bench_economy(n: int, firms: int | None = None, repeats: int = 5, period: in
 
 
 # ---------------------------------------------------------------------------------------------
+# 5. a regime's period vs the ai_bau period it is built on
+# ---------------------------------------------------------------------------------------------
+# each regime at its mature state: CETE with the path's final participation from the start
+REGIME_OVERRIDES = {"cete": {"cete.adoption_start": 0.6, "cete.adoption_end": 0.6}}
+TARGET_REGIME = 1.0 / 1.5  # a regime's tick within 1.5 x the ai_bau tick
+
+
+def bench_regime(n: int, firms: int | None = None, repeats: int = 5, period: int = _PERIOD,
+                 preset: str = "cete", baseline: str = "ai_bau") -> dict:
+    """A whole period of ``preset`` paired per repeat with a whole period of ``baseline`` at the same
+    N and F (both as :func:`bench_economy` runs them: hooks + ledger check, after
+    ``ECONOMY_WARMUP_PERIODS`` untimed periods; ``REGIME_OVERRIDES`` put a regime at its mature
+    state). The ratio is the regime's rate over the baseline's, per repeat. Target >= 1 / 1.5."""
+    from ..engine.member import Engine
+    from ..engine.warmup import warmup
+
+    n, repeats, period = int(n), int(repeats), int(period)
+    firms = economy_firms(n) if firms is None else int(firms)
+    warm = ECONOMY_WARMUP_PERIODS
+    ticks = (warm + repeats) * period
+    engines = []
+    for name in (baseline, preset):
+        sc = _economy_scenario(n, firms, ticks, period, name).with_overrides(REGIME_OVERRIDES.get(name, {}))
+        warmup(sc)
+        eng = Engine(sc, seed=1)
+        st = eng.state
+        with engine_threads(st.n_accounts):
+            eng.backend.spending_shortfall(st.balance[:st.n_households], st.plan, 0, period)
+            for k in range(warm):
+                _run_economy_period(eng, k)
+        engines.append(eng)
+    rate, limit, ratio = [], [], []
+    for r in range(repeats):
+        with engine_threads(engines[0].state.n_accounts):
+            t_b = _timed(_run_economy_period, engines[0], warm + r)
+            t_p = _timed(_run_economy_period, engines[1], warm + r)
+        rate.append(n * period / t_p)
+        limit.append(n * period / t_b)
+        ratio.append(t_b / t_p)
+    engines.clear()
+    gc.collect()
+    return _result(f"{preset}_tick", f"{preset} economy period vs the {baseline} period, N={n:,}, F={firms:,}",
+                   "household-ticks/s", rate, f"{baseline}_tick", "household-ticks/s", limit, ratio,
+                   TARGET_REGIME, ">=")
+
+
+# ---------------------------------------------------------------------------------------------
 # driver
 # ---------------------------------------------------------------------------------------------
 def _result(name, what, unit, rate, limit_name, limit_unit, limit, ratio, target, op, judge="ratio") -> dict:
@@ -545,18 +596,21 @@ def run(size: int = 10_000_000, repeats: int = 5, quick: bool = False, out=sys.s
     say(f"spms_mc bench: N = {size:,}, {repeats} repeats (medians of paired ratios; "
         f"limits measured in the same run)")
     results = []
-    say("  [1/4] GI + demurrage settlement vs read-modify-write ...")
+    say("  [1/5] GI + demurrage settlement vs read-modify-write ...")
     results += bench_settle(size, repeats)
     gc.collect()
-    say("  [2/4] full SuMSy tick vs random scatter-add ...")
+    say("  [2/5] full SuMSy tick vs random scatter-add ...")
     tick, details = bench_tick(size, repeats)
     results.append(tick)
-    say(f"  [3/4] memory of simulate('sumsy') at N = {mem_size:,} ...")
+    say(f"  [3/5] memory of simulate('sumsy') at N = {mem_size:,} ...")
     results.append(bench_memory(mem_size))
     gc.collect()
-    say(f"  [4/4] ai_bau economy tick at N = {econ_size:,}, F = {econ_firms:,} vs the SuMSy tick ...")
+    say(f"  [4/5] ai_bau economy tick at N = {econ_size:,}, F = {econ_firms:,} vs the SuMSy tick ...")
     econ, edetails = bench_economy(econ_size, econ_firms, repeats)
     results.append(econ)
+    gc.collect()
+    say(f"  [5/5] cete economy tick vs the ai_bau tick at N = {econ_size:,}, F = {econ_firms:,} ...")
+    results.append(bench_regime(econ_size, econ_firms, repeats, preset="cete"))
     info = machine_info()
     say("")
     say(f"machine: {info['cpu']}, {info['logical_cpus']} logical CPUs, numba {info['numba']} "

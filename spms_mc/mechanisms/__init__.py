@@ -11,20 +11,25 @@ within a tick is each mechanism's ``order``.
 from ..core.registry import register
 from .credit import SumsyReplay
 from .economy import ProductionEconomy
+from .esop import WorkerOwnership
 from .events import Events
 from .anchor import NominalAnchor
+from .bonds import InfrastructureBonds
+from .cete import ConsumerTokens
 from .countercyclical import Countercyclical
 from .fund import WealthFund
 from .exchange import Exchange
 from .pk import PKEndogenousMoney
 from .rail import PublicRail
+from .reform import ReformTiming
 from .riskshare import RiskSharing
 from .sim import GodleyLavoieSim
 from .sumsy import SumsyMoney
 from .wealth import WealthDynamics
 
 BUILTIN = (SumsyMoney, Exchange, PKEndogenousMoney, ProductionEconomy, WealthDynamics, WealthFund, PublicRail,
-           Countercyclical, NominalAnchor, RiskSharing, SumsyReplay, Events, GodleyLavoieSim)
+           Countercyclical, NominalAnchor, RiskSharing, SumsyReplay, Events, GodleyLavoieSim, ReformTiming,
+           InfrastructureBonds, WorkerOwnership, ConsumerTokens)
 
 for _mechanism in BUILTIN:
     register(_mechanism)

@@ -248,12 +248,18 @@ def automation_progress(sc: Scenario, tick: int) -> float:
     e = sc.economy
     if not e.automation:
         return 0.0
-    x = (tick / e.ticks_per_year - e.automation_start_year) / e.automation_years
+    return logistic_progress((tick / e.ticks_per_year - e.automation_start_year) / e.automation_years,
+                             e.automation_steepness)
+
+
+def logistic_progress(x: float, steepness: float) -> float:
+    """A logistic of steepness k in x, rescaled to run from 0 at x = 0 to 1 at x = 1 (midpoint at 1/2;
+    0 before, 1 after)."""
     if x <= 0:
         return 0.0
     if x >= 1:
         return 1.0
-    sig = lambda z: 1.0 / (1.0 + math.exp(-e.automation_steepness * (z - 0.5)))  # noqa: E731
+    sig = lambda z: 1.0 / (1.0 + math.exp(-steepness * (z - 0.5)))  # noqa: E731
     return (sig(x) - sig(0.0)) / (sig(1.0) - sig(0.0))
 
 
@@ -434,7 +440,12 @@ class ProductionEconomy(Mechanism):
             self.bank = Bank(self)
         self.limits = (sc.minor(bank.household_credit_limit), sc.minor(bank.firm_credit_limit))
         self.market = None  # the equity market of wealth dynamics, when enabled (it binds itself)
-        self.fund = None  # the wealth fund, when enabled (it binds itself)
+        # charges on the firms' profit before dividends, in tick order (the fund's windfall tax and
+        # data fees, the infrastructure bonds' usage fees): ``levy(tick, revenue, profit,
+        # automation, real_output, firm_factor) -> per-firm amounts`` the caller takes from the firms
+        self.profit_levies = []
+        self.purchases = None  # the CETE token issuance on purchases, when enabled (it binds itself)
+        self.period_wages = None  # (wage bill, skill weight employed) per firm of the period settled last
         self.riskshare = None  # the citizen pool, when enabled (it binds itself)
         self.displacement = 0.0
         self.burn_in = sc.run.burn_in
@@ -465,9 +476,9 @@ class ProductionEconomy(Mechanism):
                                      f"weight {int(self.skill_weight.max())} overflows int64 at tick {tick}; lower "
                                      f"run.minor_units or economy.skill_premium")
         profit = np.maximum(R - wage_bill - interest_f, 0)
-        if self.fund is not None:  # the wealth fund's windfall tax and data fees, out of profit
+        for charge in self.profit_levies:  # windfall tax, data and usage fees, out of profit
             real = self.last["real_output"]
-            levy = self.fund.levy(tick, R, profit, s, real if real == real else 0.0, self.firm_factor)
+            levy = charge.levy(tick, R, profit, s, real if real == real else 0.0, self.firm_factor)
             profit = profit - levy
             b.add_range(st.balance, H, -levy)
         if self.riskshare is not None:  # the citizen pool's profit shares, before dividends
@@ -495,6 +506,7 @@ class ProductionEconomy(Mechanism):
                 pool=pool, ai_pool=ai_pool, tax_rate=self.tax, a1=self.a1, a2=self.a2,
                 subsistence=np.int64(sc.minor(e.subsistence)))
         st.institutions[SINK] += int(wage_bill.sum()) - wages + pool - dividends
+        self.period_wages = (wage_bill, weight_sum)
         led.destroy("tax", taxes)
         if bank:
             bank.service(0, H, self.limits[0])
@@ -555,8 +567,11 @@ class ProductionEconomy(Mechanism):
             if bank.headroom() < self.plan_total // self.period + self.H + 1:
                 grant = bank.grant(int(b.spending_shortfall(st.balance[:self.H], st.plan, k, self.period)))
         skey = np.uint64(rng.stream_key(self.key, tick, rng.STREAM_FIRM_CHOICE))
-        spent, borrowed = b.consume(st.balance[:self.H], st.plan, st.loans, k, self.period, bank is not None, grant,
-                                    self.cdf, self.guide, skey, self.partial)
+        if self.purchases is None:
+            spent, borrowed = b.consume(st.balance[:self.H], st.plan, st.loans, k, self.period, bank is not None,
+                                        grant, self.cdf, self.guide, skey, self.partial)
+        else:  # the same purchases, issuing CETE tokens at participating firms
+            spent, borrowed = self.purchases.consume(k, bank is not None, grant, skey, self.partial)
         if bank is not None:
             bank.lend(borrowed, "household borrowing")
         sales = self.partial.sum(axis=0)

@@ -72,6 +72,7 @@ from ..core.config import (
 )
 from ..core.registry import Identity, Mechanism, Output
 from ..core.state import EMPTY
+from .reform import reform_level, reform_start
 
 PAYOUT_RULES = ("none", "pomv", "start_of_year", "smoothing", "realised_income")
 
@@ -255,7 +256,8 @@ class WealthFund(Mechanism):
     def bind(self, others) -> None:
         self.economy, self.market = others["economy"], others["wealth"]
         self.market.holders.append(self)
-        self.economy.fund = self
+        self.economy.profit_levies.append(self)
+        self.reform = others.get("reform")
 
     @property
     def money(self) -> int:
@@ -280,13 +282,15 @@ class WealthFund(Mechanism):
         caller takes them from the firms' balances and this adds them to the fund."""
         f = self.cfg
         levy = np.zeros(self.F, np.int64)
-        if tick < self.burn_in:  # the fund starts with the reported run
+        level = reform_level(self.reform, tick, self.burn_in)  # the fund starts with the reported run or reform
+        if level == 0.0:
             return levy
         if f.windfall_tax > 0:
             windfall = np.maximum(profit - np.floor(f.windfall_margin * revenue), 0)
-            levy += np.where(firm_factor >= f.ai_intensity_min, np.floor(f.windfall_tax * windfall), 0).astype(np.int64)
+            levy += np.where(firm_factor >= f.ai_intensity_min, np.floor(f.windfall_tax * level * windfall),
+                             0).astype(np.int64)
         if f.data_fee > 0 and automation > 0:
-            fee = f.data_fee * automation * real_output  # minor units this period
+            fee = f.data_fee * level * automation * real_output  # minor units this period
             weight = firm_factor * revenue
             if weight.sum() > 0:
                 levy += np.floor(fee * weight / weight.sum()).astype(np.int64)
@@ -314,9 +318,10 @@ class WealthFund(Mechanism):
     # -- the fund's own period start ---------------------------------------------------------
     def on_period_start(self, tick: int) -> None:
         f = self.cfg
-        calendar = tick - self.burn_in
-        if calendar < 0:
-            return  # the fund starts with the reported run
+        calendar = tick - reform_start(self.reform, self.burn_in)
+        level = reform_level(self.reform, tick, self.burn_in)
+        if calendar < 0 or level == 0.0:
+            return  # the fund starts with the reported run or the reform
         market = self.market
         if self.start_value is None:
             share = f.initial_ownership
@@ -326,7 +331,7 @@ class WealthFund(Mechanism):
             self.start_value = self.value()
             self.price_year_ago = self.economy.last["price_level"]
         # resource rents (created) and scrip
-        rent = math.floor(self.rent * (1.0 + f.resource_rent_growth) ** (calendar / self.tpy))
+        rent = math.floor(self.rent * level * (1.0 + f.resource_rent_growth) ** (calendar / self.tpy))
         if rent:
             self.ledger.guard(rent, "resource rents")
             self.ledger.create("resource_rent", rent)
@@ -343,7 +348,7 @@ class WealthFund(Mechanism):
             self.earned += income
             self.interval["fund_inflows"] += income
         if self.keep_scrip > 0:
-            scrip = math.floor(self.keep_scrip * (market.units + self.units))
+            scrip = math.floor(self.keep_scrip * level * (market.units + self.units))
             self.units += scrip
             self.scrip_units += scrip
             market.scrip += scrip

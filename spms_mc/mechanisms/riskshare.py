@@ -113,7 +113,7 @@ class RiskSharing(Mechanism):
     def bind(self, others) -> None:
         self.economy, self.market = others["economy"], others["wealth"]
         self.economy.riskshare = self
-        self.market.pool = self
+        self.market.subscribers.append(self)
         self.market.holders.append(self)
 
     @property

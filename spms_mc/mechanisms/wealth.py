@@ -340,7 +340,12 @@ class WealthDynamics(Mechanism):
         self.interval_bought_back = 0
         self.economy = None
         self.holders = []  # institutional holders beside the households (the fund, the citizen pool): they bind
-        self.pool = None  # the citizen investment pool, when enabled (it binds itself)
+        # mechanisms that take part of the households' buy orders (the citizen pool, infrastructure
+        # bonds), in tick order: each has ``subscribe(order) -> money paid in``
+        self.subscribers = []
+        # units that reached household accounts other than through the market (CETE tokens issued
+        # on purchases, vested ESOP units the plan hands over), by source
+        self.received = {}
         self.issued_to = {}  # units issued on the market to each institutional holder, by name
         self.scrip = 0  # units issued to the fund as scrip
         self.settled = False  # whether a period start settled since the run (or its reported part) began
@@ -370,7 +375,12 @@ class WealthDynamics(Mechanism):
     @property
     def units(self) -> int:
         """Units the households hold."""
-        return self.units_start + self.issued - self.bought_back
+        return self.units_start + self.issued - self.bought_back + sum(self.received.values())
+
+    def receive(self, source: str, units: int) -> None:
+        """Count ``units`` a mechanism put into household accounts outside the market (the caller
+        adds them to the ``equity`` array)."""
+        self.received[source] = self.received.get(source, 0) + int(units)
 
     @property
     def all_units(self) -> int:
@@ -392,9 +402,10 @@ class WealthDynamics(Mechanism):
         return int(units), int(cost)
 
     def identities(self) -> list[Identity]:
-        return [Identity("wealth: equity units held = units at the start + issued - bought back",
-                         "units the households hold", lambda: int(self.backend.sum_int64(self.state.equity)),
-                         "units at the start + issued - bought back", lambda: self.units)]
+        return [Identity("wealth: equity units held = units at the start + issued - bought back + received "
+                         "outside the market", "units the households hold",
+                         lambda: int(self.backend.sum_int64(self.state.equity)),
+                         "units at the start + issued - bought back + received", lambda: self.units)]
 
     # -- inside the economy's period start ---------------------------------------------------
     def settle(self, tick, *, wage_bill, weight_sum, skill_weight, displacement, firm_factor, skey_displacement,
@@ -427,8 +438,9 @@ class WealthDynamics(Mechanism):
             skill_weight, displacement, firm_factor, skey_displacement, wage_bill, weight_sum,
             np.float64(owners_pool), inv_weighted, np.int64(flat), tax_rate, a1, a2, subsistence, price, inv_mean, h,
             s_lo, s_hi, w.saving_wealth_scale)
-        if self.pool is not None and tick >= self.burn_in:  # part of the buy orders goes into the pool instead
-            buys -= self.pool.subscribe(st.order)
+        if tick >= self.burn_in:  # part of the buy orders goes into the pool or bonds instead
+            for subscriber in self.subscribers:
+                buys -= subscriber.subscribe(st.order)
         # the price: capitalised expected dividends, times the demand term
         if tick > 0 and outstanding > 0:
             self.expected += w.expectation_weight * ((owners_pool + held_part) / outstanding - self.expected)
@@ -493,6 +505,7 @@ class WealthDynamics(Mechanism):
         self.backend.write_range(st.balance, 0, balance)
         self.backend.write_range(st.equity, 0, equity)
         self.units_start, self.issued, self.bought_back = int(equity.sum()), 0, 0
+        self.received = {}
         self.interval_issued = self.interval_bought_back = 0
         if self.last_investment > 0 and self.keep_capital < 1.0:  # the steady state of the settled investment
             self.capital = self.last_investment / (1.0 - self.keep_capital)

@@ -244,10 +244,10 @@ def test_deterministic_errors_come_back_as_values_and_others_raise():
 def test_mechanisms_are_registered_in_section_order():
     assert [m.name for m in registry.mechanisms()] == [
         "sumsy", "exchange", "pk_endogenous", "economy", "wealth", "fund", "rail", "countercyclical", "anchor",
-        "riskshare", "bank_credit_replay", "events", "sim"]
+        "riskshare", "bank_credit_replay", "events", "sim", "reform", "bonds", "esop", "cete"]
     assert [m.name for m in registry.by_order()] == [
-        "pk_endogenous", "events", "sumsy", "economy", "sim", "wealth", "fund", "rail", "countercyclical",
-        "bank_credit_replay", "anchor", "riskshare", "exchange"]
+        "pk_endogenous", "events", "sumsy", "reform", "economy", "sim", "wealth", "fund", "rail", "countercyclical",
+        "bank_credit_replay", "anchor", "riskshare", "bonds", "esop", "exchange", "cete"]
 
 
 def test_the_layer_contracts_hold():
