@@ -127,6 +127,33 @@ def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend,
                   if summary["compile_seconds"] > 1 else ""))
     if "top1_share_wealth" in final and not sc.sweep:
         click.echo(_wealth_line(ds, sc))
+    if not sc.sweep:
+        for line in _regime_lines(ds, sc):
+            click.echo(line)
+
+
+def _regime_lines(ds, sc) -> list[str]:
+    """The CETE threshold and the bonds' coverage at the end (mean over members), where they run."""
+    final = ds.isel(time=-1)
+    lines = []
+    if "cete_backed_share" in ds:
+        cross = ds["cete_cross_tick"].values / sc.economy.ticks_per_year
+        reached = np.isfinite(cross)
+        when = (f"reached {sc.cete.threshold:.0%} after {np.median(cross[reached]):.1f} years (median of "
+                f"{int(reached.sum())} of {cross.size} member(s) that did)" if reached.any()
+                else f"never reached {sc.cete.threshold:.0%}")
+        lines.append(f"CETE: {np.nanmean(final['cete_backed_share'].values) * 100:.1f} % of household purchases "
+                     f"backed at the end ({when}); M / F = {np.nanmean(final['cete_money_over_backed'].values):.3g} "
+                     f"years; tokens {np.nanmean(final['cete_token_share'].values) * 100:.2f} % of all units")
+    if "bond_coverage" in ds:
+        fees = float(ds["bond_fee_revenue"].sum().values)
+        due = float(ds["bond_service_due"].sum().values)
+        sold = float(ds["bond_sales"].sum().values) / ds.sizes["member"]
+        coverage = f"{fees / due * 100:.0f} %" if due > 0 else "nothing (no debt service due)"
+        lines.append(f"bonds: {sold:.6g} sold per member; over the run usage fees covered {coverage} of the debt "
+                     f"service due; {np.nanmean(final['bond_integrated_share'].values) * 100:.0f} % of AI firms "
+                     f"vertically integrated at the end")
+    return lines
 
 
 def _wealth_line(ds, sc) -> str:

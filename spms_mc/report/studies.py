@@ -19,6 +19,12 @@ analytic reference beside the measurement.
   and 90 % band across members), and its sensitivity to the automation speed and to the share of
   the profits automation adds that goes to households already holding capital (docs/model.md
   section 3a); :func:`plot_lock_in` draws it.
+* :func:`lock_in_window_study` - the lock-in window (docs/model.md section 6, the predistribution
+  essay's "Why the window is closing"): a reform preset (``predistribution`` by default) with its
+  reforms started at ``reform.start_year`` under ``reform.lock_in_rule``, swept over the start year
+  and the automation speed on the same seeds; per point the final top-1 % share of net wealth, the
+  lock-in year and the share of members whose reform was blocked (the top-1 % share was at or above
+  ``run.lock_in_threshold`` when it was due to start); :func:`plot_lock_in_window` draws it.
 """
 from __future__ import annotations
 
@@ -188,6 +194,121 @@ def plot_lock_in(summary: xr.Dataset, path) -> None:
     ax.set_title(f"ai_bau: top-1 % lock-in ({summary.attrs.get('members', '?')} members, median and 90 % band)")
     ax.legend(title="share of AI profits to capital holders", fontsize=8)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _censored_quantiles(years: xr.DataArray, levels) -> xr.DataArray:
+    """Quantiles across members of a time to an event that may never come (NaN): a member without it
+    counts as later than every member with it, so a quantile among those is NaN (not within the run)."""
+    q = years.fillna(np.inf).quantile(list(levels), dim="member", method="inverted_cdf")
+    return q.where(np.isfinite(q))
+
+
+def lock_in_window_study(start_years=(0, 5, 10, 15, 20, 25), automation_years=(10, 20, 30), *,
+                         preset="predistribution", rule="block", households=10_000, members=4, seed=0,
+                         store=None, scheduler="local", overrides=None) -> xr.Dataset:
+    """When must the reforms start? ``preset`` with ``reform.enabled``, ``reform.lock_in_rule =
+    rule``, swept over ``reform.start_year`` and ``economy.automation_years`` in one ensemble (every
+    grid point sees the same members' draws).
+
+    Returns a Dataset on dims ``start_year`` x ``automation_years`` (and ``member`` for the
+    per-member values):
+
+    * ``final_top1`` (member) and ``final_top1_quantile`` (dim ``quantile``: 0.05, 0.5, 0.95): the
+      top-1 % share of household net wealth at the end of the run;
+    * ``lock_in_year`` (member; ``top1_cross_tick / economy.ticks_per_year``, NaN: never within the
+      run) and ``lock_in_year_quantile``: its quantiles with a member that never locks in counted
+      as later than every one that does (so the median is NaN when half the members or more never
+      lock in); ``never`` is the share of members that never lock in;
+    * ``blocked`` (member; ``reform_level`` at the end == 0: the reform never started) and
+      ``blocked_share``; ``start_top1`` (member): the top-1 % share the reform found at its start
+      (``reform_start_top1_share``).
+
+    ``overrides`` are extra scenario overrides (e.g. ``run.ticks``, ``run.lock_in_threshold``);
+    ``population.firms`` defaults to ``households // 100`` (1 to 100) as in :func:`lock_in_study`.
+    """
+    from ..ensemble.api import run_ensemble
+
+    over = {"population.households": households, "population.firms": max(1, min(100, households // 100)),
+            **(overrides or {}),
+            "reform.enabled": True, "reform.lock_in_rule": rule,
+            "sweep.reform.start_year": [float(y) for y in start_years],
+            "sweep.economy.automation_years": [float(a) for a in automation_years]}
+    sc = load_scenario(preset, over)
+    ds = run_ensemble(sc, members=members, seed=seed, store=_store(store, f"{preset}_lock_in_window"),
+                      scheduler=scheduler, overwrite=True).load()
+    ds = ds.rename({"reform.start_year": "start_year", "economy.automation_years": "automation_years"})
+    levels = (0.05, 0.5, 0.95)
+    final = ds["top1_share_wealth"].isel(time=-1).drop_vars("tick", errors="ignore")
+    years = ds["top1_cross_tick"] / sc.economy.ticks_per_year
+    blocked = ds["reform_level"].isel(time=-1).drop_vars("tick", errors="ignore") == 0
+    dims = ("start_year", "automation_years", "member")
+    out = xr.Dataset({
+        "final_top1": final.transpose(*dims),
+        "final_top1_quantile": final.quantile(list(levels), dim="member"),
+        "lock_in_year": years.transpose(*dims),
+        "lock_in_year_quantile": _censored_quantiles(years, levels),
+        "never": years.isnull().mean("member"),
+        "blocked": blocked.transpose(*dims),
+        "blocked_share": blocked.mean("member"),
+        "start_top1": ds["reform_start_top1_share"].isel(time=-1).drop_vars("tick", errors="ignore").transpose(*dims),
+    })
+    for name, units, text in (
+            ("final_top1", "1", "top-1 % share of household net wealth at the end of the run"),
+            ("final_top1_quantile", "1", "its quantiles across members"),
+            ("lock_in_year", "years", "years until the top-1 % share first reaches run.lock_in_threshold (NaN: never)"),
+            ("lock_in_year_quantile", "years", "quantiles across members, a member that never locks in counted as "
+                                               "later than all (NaN: not within the run)"),
+            ("never", "1", "share of members whose top-1 % never reaches the threshold"),
+            ("blocked", "1", "the reform never started (reform_level at the end = 0)"),
+            ("blocked_share", "1", "share of members whose reform was blocked"),
+            ("start_top1", "1", "top-1 % share of net wealth when the reform was due to start")):
+        out[name].attrs.update(units=units, description=text)
+    out.attrs.update(preset=preset, rule=rule, households=households, members=members, seed=seed,
+                     threshold=sc.run.lock_in_threshold, years=sc.run.ticks / sc.economy.ticks_per_year)
+    return out
+
+
+def plot_lock_in_window(summary: xr.Dataset, path) -> None:
+    """Two panels against the reform's start year, one line per automation speed: the final top-1 %
+    share of net wealth (median and 90 % band; crosses where most members' reform was blocked) and
+    the median lock-in year; into ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.0, 4.2))
+    x = summary["start_year"].values
+    thr = float(summary.attrs.get("threshold", 0.40))
+    for i, a in enumerate(summary["automation_years"].values):
+        color = f"C{i}"
+        q = summary["final_top1_quantile"].sel(automation_years=a) * 100
+        ax1.plot(x, q.sel(quantile=0.5).values, marker="o", color=color, label=f"{a:g} years")
+        ax1.fill_between(x, q.sel(quantile=0.05).values, q.sel(quantile=0.95).values, color=color, alpha=0.15)
+        blocked = summary["blocked_share"].sel(automation_years=a).values > 0.5
+        if blocked.any():
+            ax1.plot(x[blocked], q.sel(quantile=0.5).values[blocked], ls="none", marker="x", ms=11, color="k")
+        ly = summary["lock_in_year_quantile"].sel(automation_years=a)
+        ax2.plot(x, ly.sel(quantile=0.5).values, marker="o", color=color, label=f"{a:g} years")
+    ax1.axhline(thr * 100, color="k", lw=0.8, ls="--", label=f"lock-in ({thr:.0%})")
+    ax1.plot([], [], ls="none", marker="x", color="k", label="reform blocked (most members)")
+    ax1.set_xlabel("year the reforms start (reform.start_year)")
+    ax1.set_ylabel("top-1 % share of net wealth at the end (%)")
+    ax1.set_title(f"final top-1 % share ({summary.attrs.get('years', 30):g} years; median, 90 % band)")
+    ax1.legend(title="automation over", fontsize=8)
+    ax1.grid(alpha=0.3)
+    lim = [min(x), max(x)]
+    ax2.plot(lim, lim, color="k", lw=0.8, ls=":", label="lock-in = start year")
+    ax2.set_xlabel("year the reforms start (reform.start_year)")
+    ax2.set_ylabel(f"years until the top 1 % hold {thr:.0%} (median)")
+    ax2.set_title("lock-in year (missing: not within the run)")
+    ax2.legend(title="automation over", fontsize=8)
+    ax2.grid(alpha=0.3)
+    fig.suptitle(f"{summary.attrs.get('preset', '?')}, lock-in rule {summary.attrs.get('rule', '?')!r}: "
+                 f"{summary.attrs.get('members', '?')} members x {summary.attrs.get('households', '?')} households")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -55,6 +55,20 @@ def test_run_of_a_wealth_regime_reports_the_dfa_groups_and_the_lock_in_year(tmp_
     assert f"after {lock['years_quantile'].values[1]:.1f} years (median" in line
 
 
+def test_run_of_cete_and_predistribution_report_the_threshold_and_the_bond_coverage(tmp_path):
+    small = ["--set", "population.households=400", "--set", "population.firms=10", "--set", "run.ticks=1440",
+             "--set", "run.burn_in=60", "--set", "fund.pomv_first_lag=1", "--set", "fund.pomv_last_lag=2"]
+    r = cli("run", "predistribution", *small, "--out", str(tmp_path / "p.zarr"))
+    line = r.stdout.strip().splitlines()[-1]
+    ds = spms_mc.open_ensemble(tmp_path / "p.zarr")
+    coverage = float(ds.bond_fee_revenue.sum()) / float(ds.bond_service_due.sum())
+    assert line.startswith("bonds: ") and f"covered {coverage * 100:.0f} %" in line, r.stdout
+    r = cli("run", "cete", *small[:-4], "--set", "cete.adoption_start=0.5", "--out", str(tmp_path / "c.zarr"))
+    line = r.stdout.strip().splitlines()[-1]
+    share = spms_mc.open_ensemble(tmp_path / "c.zarr").cete_backed_share.isel(time=-1).values.mean()
+    assert line.startswith(f"CETE: {share * 100:.1f} % of household purchases backed at the end"), r.stdout
+
+
 @pytest.mark.parametrize("args,msg", [
     (["run", "sumsy", "--set", "sumsy.demurrage=2", "--out", "x.zarr"], "sumsy.demurrage = 2"),
     (["run", "sumsy", "--set", "sumsy.nope=1", "--out", "x.zarr"], "unknown key 'sumsy.nope'"),
