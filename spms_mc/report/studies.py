@@ -247,12 +247,12 @@ def lock_in_window_study(start_years=(0, 5, 10, 15, 20, 25), automation_years=(1
     dims = ("start_year", "automation_years", "member")
     out = xr.Dataset({
         "final_top1": final.transpose(*dims),
-        "final_top1_quantile": final.quantile(list(levels), dim="member"),
+        "final_top1_quantile": final.quantile(list(levels), dim="member").transpose(*dims[:2], "quantile"),
         "lock_in_year": years.transpose(*dims),
-        "lock_in_year_quantile": _censored_quantiles(years, levels),
-        "never": years.isnull().mean("member"),
+        "lock_in_year_quantile": _censored_quantiles(years, levels).transpose(*dims[:2], "quantile"),
+        "never": years.isnull().mean("member").transpose(*dims[:2]),
         "blocked": blocked.transpose(*dims),
-        "blocked_share": blocked.mean("member"),
+        "blocked_share": blocked.mean("member").transpose(*dims[:2]),
         "start_top1": ds["reform_start_top1_share"].isel(time=-1).drop_vars("tick", errors="ignore").transpose(*dims),
     })
     for name, units, text in (

@@ -26,3 +26,13 @@ def test_economy_benchmark_runs_at_a_tiny_size():
     assert run["ticks"] == (bench.ECONOMY_WARMUP_PERIODS + 1) * 5
     assert math.isfinite(run["household_ticks_per_s"]) and run["household_ticks_per_s"] > 0
     assert "economy_tick" in bench.format_table([res])
+
+
+def test_regime_benchmark_pairs_the_regime_with_its_baseline():
+    res = bench.bench_regime(2000, 20, repeats=2, period=5, preset="cete")
+    assert res["name"] == "cete_tick" and res["limit_name"] == "ai_bau_tick"
+    for key in ("measured", "limit", "ratio"):
+        assert math.isfinite(res[key]) and res[key] > 0, key
+    assert len(res["ratio_samples"]) == 2
+    assert res["passed"] == (res["ratio"] >= bench.TARGET_REGIME)
+    assert "cete_tick" in bench.format_table([res])

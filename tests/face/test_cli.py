@@ -116,6 +116,7 @@ def test_open_store_refuses_foreign_paths(tmp_path):
 def test_bench_quick_prints_ratios():
     """A smoke test of `spms-mc bench`: the figures themselves are checked by benchmarks/, not here."""
     r = cli("bench", "--quick")
-    for name in ("sumsy_settle_average", "sumsy_settle_end", "sumsy_tick", "memory_per_household"):
+    for name in ("sumsy_settle_average", "sumsy_settle_end", "sumsy_tick", "memory_per_household", "economy_tick",
+                 "cete_tick"):
         assert name in r.stdout
     assert "read_modify_write" in r.stdout and "scatter_add" in r.stdout
