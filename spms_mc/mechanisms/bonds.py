@@ -40,6 +40,11 @@ when the fees it paid over the year exceeded ``integration_threshold`` x its pro
 firms have. Integration is permanent. Reported: the fee base, the fee revenue and the coverage
 ratio, fee revenue over the debt service due.
 
+**The surplus.** At each year's start, before that period's fees, the authority keeps a reserve equal to the debt service due
+over the year just ended and pays the rest of its money to every eligible household in equal parts
+(``floor``; the remainder stays): the public owns the capacity, so fees beyond what the bonds need -
+and every fee once the last vintage is repaid - are its dividend.
+
 Bonds count in net wealth at face (coupon bonds) or at face discounted at ``rate`` to maturity
 (zero-coupon). This module owns ``[bonds]``, the institution ``bond_authority``, the array
 ``bond_face`` (one row per vintage), the flow ``bond_shortfall_cover`` and the identity "face held =
@@ -56,6 +61,7 @@ from spms_mc_kernels.economy import SHARE_MARGIN
 
 from ..core.config import Bool, Choice, Float, Int, ScenarioError, key
 from ..core.registry import Identity, Mechanism, Output
+from ..core.state import EMPTY
 from .reform import reform_level, reform_start
 
 
@@ -130,6 +136,9 @@ class InfrastructureBonds(Mechanism):
         "bond_integrated_share": Output("1", "share of AI firms vertically integrated (paying no usage fees)"),
         "public_capacity": Output("currency units", "public compute and energy capacity built from bond proceeds, "
                                                     "at cost less depreciation"),
+        "bond_authority_money": Output("currency units", "the bond authority's money (its reserve)"),
+        "bond_surplus_per_capita": Output("currency units", "the authority's surplus paid to each eligible household "
+                                                            "during the interval"),
     }
     cpu_kernels = {name: getattr(kernels, name) for name in ("bond_service_due", "pay_bond_service")}
 
@@ -174,7 +183,10 @@ class InfrastructureBonds(Mechanism):
         self.year_fees = np.zeros(self.F, np.int64)
         self.year_profit = np.zeros(self.F, np.int64)
         self.interval = dict.fromkeys(("bond_sales", "bond_service_paid", "bond_principal_retired", "bond_deferred",
-                                       "bond_service_due", "bond_fee_base", "bond_fee_revenue"), 0)
+                                       "bond_service_due", "bond_fee_base", "bond_fee_revenue",
+                                       "bond_surplus_per_capita"), 0)
+        self.year_due = 0  # debt service due over the current year (next year's reserve)
+        self.n_eligible = sc.n_eligible
         self.economy = self.market = self.reform = None
         self.ai_firms = np.zeros(0, np.int64)
 
@@ -225,6 +237,9 @@ class InfrastructureBonds(Mechanism):
         fee = np.zeros(self.F, np.int64)
         if tick < self._start() or self.sold == 0 and self.capacity <= 0:
             return fee
+        calendar = tick - self._start()
+        if calendar > 0 and calendar % self.tpy == 0:  # a year's start: the surplus of the year just ended
+            self._pay_surplus()
         c = self.cfg
         payers = self.ai_firms[~self.integrated[self.ai_firms]]
         output = np.zeros(self.F)
@@ -255,6 +270,7 @@ class InfrastructureBonds(Mechanism):
             if due <= 0:
                 continue
             self.interval["bond_service_due"] += due
+            self.year_due += due
             if due > self.money and self.cfg.shortfall == "rail":
                 cover = due - self.money
                 self.ledger.guard(cover, "the bond authority's shortfall")
@@ -318,12 +334,25 @@ class InfrastructureBonds(Mechanism):
                 self.offer = 0
             if year > 0 and self.cfg.integration == "endogenous":
                 self._integrate_endogenous()
+
             self.year_fees[:] = 0
             self.year_profit[:] = 0
         if self.cfg.integration == "path":
             years = calendar / self.tpy
             share = self.cfg.integration_share * min(1.0, years / self.cfg.integration_years)
             self.integrated[self.ai_firms[:math.floor(share * len(self.ai_firms) + 1e-9)]] = True
+
+    def _pay_surplus(self) -> None:
+        """At a year's start the authority keeps a reserve of the debt service due over the year
+        just ended and pays the rest of its money as equal per-capita dividends (the public owns the
+        capacity; after the last redemption every fee is paid out this way)."""
+        surplus = self.money - self.year_due
+        self.year_due = 0
+        each = surplus // self.n_eligible if surplus > 0 and self.n_eligible else 0
+        if each > 0:
+            self.backend.credit_each(self.state.balance, EMPTY, self.n_eligible, np.int64(each))
+            self._add_money(-each * self.n_eligible)
+            self.interval["bond_surplus_per_capita"] += each
 
     def _integrate_endogenous(self) -> None:
         c = self.cfg
@@ -351,6 +380,6 @@ class InfrastructureBonds(Mechanism):
         out = {**iv, "bonds_outstanding": self.face_held(),
                "bond_coverage": iv["bond_fee_revenue"] / due if due else math.nan,
                "bond_integrated_share": float(self.integrated[self.ai_firms].sum()) / n_ai if n_ai else math.nan,
-               "public_capacity": int(self.capacity)}
+               "public_capacity": int(self.capacity), "bond_authority_money": self.money}
         self.interval = dict.fromkeys(self.interval, 0)
         return out

@@ -161,6 +161,23 @@ def test_coupons_each_period_and_principal_on_the_due_tick(monkeypatch):
     assert ds.flows_created.sel(flow="bond_shortfall_cover").values.sum() > 0
 
 
+def test_the_authority_pays_its_surplus_beyond_a_year_of_debt_service(monkeypatch):
+    monkeypatch.setenv("SPMS_MC_CHECK_LEDGER", "tick")
+    eng, ds = run({"run.ticks": 2160, "run.sample_every": 360, "bonds.issue_years": 1, "bonds.maturity_years": 2,
+                   "bonds.usage_fee": 0.5, "fund.enabled": False, "esop.enabled": False})
+    money = ds.bond_authority_money.values[0]
+    due = ds.bond_service_due.values[0]
+    fees = ds.bond_fee_revenue.values[0]
+    assert ds.bond_surplus_per_capita.values[0].sum() > 0
+    # samples are at year ends: the authority keeps at most the reserve (the service due over the
+    # year before) plus the fees of the year, and once the bonds are repaid the fees alone
+    # (plus the remainder of the equal split, less than a minor unit per household)
+    slack = eng.sc.n_eligible / eng.sc.run.minor_units
+    for j in range(2, len(money)):
+        assert money[j] <= due[j - 1] + fees[j] + slack
+    assert ds.bonds_outstanding.values[0, -1] == 0 and money[-1] <= fees[-1] + slack
+
+
 def test_deferred_service_capitalises_when_nothing_covers_it(monkeypatch):
     monkeypatch.setenv("SPMS_MC_CHECK_LEDGER", "tick")
     eng, ds = run({"run.ticks": 720, "bonds.shortfall": "defer", "bonds.usage_fee": 0.0, "bonds.issue_years": 1,
