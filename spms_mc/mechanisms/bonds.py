@@ -186,6 +186,7 @@ class InfrastructureBonds(Mechanism):
                                        "bond_service_due", "bond_fee_base", "bond_fee_revenue",
                                        "bond_surplus_per_capita"), 0)
         self.year_due = 0  # debt service due over the current year (next year's reserve)
+        self.next_settle_tick = 0  # the tick of the next period start (the market settles then)
         self.n_eligible = sc.n_eligible
         self.economy = self.market = self.reform = None
         self.ai_firms = np.zeros(0, np.int64)
@@ -292,7 +293,7 @@ class InfrastructureBonds(Mechanism):
         if self.offer <= 0 or self.vintage < 0:
             return 0
         st, c = self.state, self.cfg
-        tick = self._tick
+        tick = self.next_settle_tick
         price = self.price_per_face(self.vintage, tick)
         demand = c.purchase_share * float(order[order > 0].sum())
         if demand <= 0:
@@ -309,7 +310,7 @@ class InfrastructureBonds(Mechanism):
 
     # -- the bonds' own period start: a new vintage, capacity, integration ------------------------
     def on_period_start(self, tick: int) -> None:
-        self._tick = tick + self.sc.run.period  # the next settle's tick, for a zero-coupon bond's price
+        self.next_settle_tick = tick + self.sc.run.period  # the next settle's tick, for a zero-coupon bond's price
         calendar = tick - self._start()
         if calendar < 0:
             return
@@ -370,7 +371,7 @@ class InfrastructureBonds(Mechanism):
         st = self.state
         for v in range(min(self.vintage + 1, self.cfg.issue_years)):
             self.backend.add_holdings(out, st.bond_face[v], st.bond_face[v][:0],
-                                      self.price_per_face(v, getattr(self, "_tick", 0)))
+                                      self.price_per_face(v, self.next_settle_tick))
         return True
 
     def sample(self) -> dict[str, float]:
