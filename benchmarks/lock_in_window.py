@@ -8,7 +8,7 @@ of members whose reform was blocked; draws both against the start year.
 
 Usage::
 
-    python benchmarks/lock_in_window.py      # 6 members x 2*10^4 households, 18 points (~9 min on 2 cores)
+    python benchmarks/lock_in_window.py      # 7 members x 2*10^4 households, 18 points (~9 min on 2 cores)
     python benchmarks/lock_in_window.py --preset cete --rule weaken --figure window.png
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--start-years", default="0,5,10,15,20,25")
     ap.add_argument("--automation-years", default="10,20,30")
     ap.add_argument("--households", type=int, default=20_000)
-    ap.add_argument("--members", type=int, default=6)
+    ap.add_argument("--members", type=int, default=7)
     ap.add_argument("--seed", type=int, default=2019)
     ap.add_argument("--figure", default=FIGURE, help="PNG of the two panels ('' for none)")
     ap.add_argument("--json", default=None)

@@ -259,8 +259,8 @@ def lock_in_window_study(start_years=(0, 5, 10, 15, 20, 25), automation_years=(1
             ("final_top1", "1", "top-1 % share of household net wealth at the end of the run"),
             ("final_top1_quantile", "1", "its quantiles across members"),
             ("lock_in_year", "years", "years until the top-1 % share first reaches run.lock_in_threshold (NaN: never)"),
-            ("lock_in_year_quantile", "years", "quantiles across members, a member that never locks in counted as "
-                                               "later than all (NaN: not within the run)"),
+            ("lock_in_year_quantile", "years", ("quantiles across members, a member that never locks in counted "
+                                                "as later than all (NaN: not within the run)")),
             ("never", "1", "share of members whose top-1 % never reaches the threshold"),
             ("blocked", "1", "the reform never started (reform_level at the end = 0)"),
             ("blocked_share", "1", "share of members whose reform was blocked"),
@@ -274,7 +274,7 @@ def lock_in_window_study(start_years=(0, 5, 10, 15, 20, 25), automation_years=(1
 def plot_lock_in_window(summary: xr.Dataset, path) -> None:
     """Two panels against the reform's start year, one line per automation speed: the final top-1 %
     share of net wealth (median and 90 % band; crosses where most members' reform was blocked) and
-    the median lock-in year; into ``path`` (PNG)."""
+    the lock-in year (median and 90 % band); into ``path`` (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -293,6 +293,7 @@ def plot_lock_in_window(summary: xr.Dataset, path) -> None:
             ax1.plot(x[blocked], q.sel(quantile=0.5).values[blocked], ls="none", marker="x", ms=11, color="k")
         ly = summary["lock_in_year_quantile"].sel(automation_years=a)
         ax2.plot(x, ly.sel(quantile=0.5).values, marker="o", color=color, label=f"{a:g} years")
+        ax2.fill_between(x, ly.sel(quantile=0.05).values, ly.sel(quantile=0.95).values, color=color, alpha=0.15)
     ax1.axhline(thr * 100, color="k", lw=0.8, ls="--", label=f"lock-in ({thr:.0%})")
     ax1.plot([], [], ls="none", marker="x", color="k", label="reform blocked (most members)")
     ax1.set_xlabel("year the reforms start (reform.start_year)")
@@ -303,8 +304,8 @@ def plot_lock_in_window(summary: xr.Dataset, path) -> None:
     lim = [min(x), max(x)]
     ax2.plot(lim, lim, color="k", lw=0.8, ls=":", label="lock-in = start year")
     ax2.set_xlabel("year the reforms start (reform.start_year)")
-    ax2.set_ylabel(f"years until the top 1 % hold {thr:.0%} (median)")
-    ax2.set_title("lock-in year (missing: not within the run)")
+    ax2.set_ylabel(f"years until the top 1 % hold {thr:.0%}")
+    ax2.set_title("lock-in year (median, 90 % band; missing: not within the run)")
     ax2.legend(title="automation over", fontsize=8)
     ax2.grid(alpha=0.3)
     fig.suptitle(f"{summary.attrs.get('preset', '?')}, lock-in rule {summary.attrs.get('rule', '?')!r}: "
