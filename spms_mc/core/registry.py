@@ -102,7 +102,10 @@ class Mechanism:
 
     @classmethod
     def enabled(cls, sc) -> bool:
-        """Whether the scenario uses this mechanism (the engine builds it only then)."""
+        """Whether the scenario uses this mechanism (the engine builds it only then): by default the
+        ``enabled`` key of its first config section (False without one)."""
+        for section in cls.sections:
+            return bool(getattr(getattr(sc, section), "enabled", False))
         return False
 
     @classmethod

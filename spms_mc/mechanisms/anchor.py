@@ -78,10 +78,6 @@ class NominalAnchor(Mechanism):
                                                            "the rail during the interval")}
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.anchor.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_anchor(sc)
 

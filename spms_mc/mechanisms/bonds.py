@@ -143,10 +143,6 @@ class InfrastructureBonds(Mechanism):
     cpu_kernels = {name: getattr(kernels, name) for name in ("bond_service_due", "pay_bond_service")}
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.bonds.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_bonds(sc)
 

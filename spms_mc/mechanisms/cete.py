@@ -137,10 +137,6 @@ class ConsumerTokens(Mechanism):
     cpu_kernels = {name: getattr(kernels, name) for name in ("consume_cete", "cete_bonus")}
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.cete.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_cete(sc)
 

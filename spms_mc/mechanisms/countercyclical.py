@@ -110,10 +110,6 @@ class Countercyclical(Mechanism):
                "countercyclical_paid": Output("currency units", "lump sums paid over the rail during the interval")}
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.countercyclical.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_countercyclical(sc)
 

@@ -348,10 +348,6 @@ class ProductionEconomy(Mechanism):
     cuda_methods = EconomyCUDA
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.economy.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_economy(sc)
 

@@ -98,10 +98,6 @@ class WorkerOwnership(Mechanism):
                                                              "add_vested_value")}
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.esop.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_esop(sc)
 

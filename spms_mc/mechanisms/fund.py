@@ -207,10 +207,6 @@ class WealthFund(Mechanism):
     }
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.fund.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_fund(sc)
 

@@ -71,10 +71,6 @@ class PKEndogenousMoney(Mechanism):
                "debt_ratio": Output("1", "debt-to-money ratio D/M")}
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.pk.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         if not sc.pk.enabled:
             return

@@ -98,10 +98,6 @@ class PublicRail(Mechanism):
     cpu_kernels = {}
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.rail.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_rail(sc)
 

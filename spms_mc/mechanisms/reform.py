@@ -89,10 +89,6 @@ class ReformTiming(Mechanism):
     }
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.reform.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_reform(sc)
 

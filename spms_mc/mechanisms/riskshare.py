@@ -76,10 +76,6 @@ class RiskSharing(Mechanism):
                "pool_financing": Output("currency units", "investment the pool funded during the interval")}
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.riskshare.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_riskshare(sc)
 

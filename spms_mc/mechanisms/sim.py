@@ -69,10 +69,6 @@ class GodleyLavoieSim(Mechanism):
     outputs = OUTPUTS
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.sim.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         s, p = sc.sim, sc.population
         if not s.enabled:

@@ -307,10 +307,6 @@ class SumsyMoney(Mechanism):
     batch_methods = SumsyBatch
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.sumsy.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_sumsy(sc)
 

@@ -292,10 +292,6 @@ class WealthDynamics(Mechanism):
                                                              "wealth_group_sums")}
 
     @classmethod
-    def enabled(cls, sc) -> bool:
-        return sc.wealth.enabled
-
-    @classmethod
     def check_scenario(cls, sc) -> None:
         check_wealth(sc)
 
