@@ -17,5 +17,10 @@ def run_ensemble(scenario, members: int = 1, seed: int = 0, store="ensemble.zarr
 
 
 def open_ensemble(path, *, only_done: bool = False):
-    """Open an ensemble store lazily; ``ds.spms`` has fan charts, convergence and summaries."""
+    """Open an ensemble store lazily; ``ds.spms`` has fan charts, convergence and summaries. A folder
+    written by ``spms-mc compare`` opens as one Dataset with a ``regime`` dimension (loaded)."""
+    from .compare import is_compare_store, open_compare
+
+    if is_compare_store(path):
+        return open_compare(path, only_done=only_done)
     return _open(path, only_done=only_done)

@@ -22,6 +22,7 @@ import base64
 import html
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +45,39 @@ class ReportError(RuntimeError):
 # ------------------------------------------------------------------------------------------------
 # loading
 # ------------------------------------------------------------------------------------------------
-def load(paths) -> tuple[xr.Dataset, dict]:
-    """Open one or more stores; several become a ``regime`` dimension. Returns (data, info)."""
-    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+def _expand(paths) -> list[Path]:
+    """Store paths, a compare folder (``spms-mc compare``) replaced by its regimes' stores."""
+    from ..ensemble.compare import is_compare_store, regime_stores
+
+    out = []
+    for p in ([paths] if isinstance(paths, (str, Path)) else paths):
+        out += regime_stores(p) if is_compare_store(p) else [Path(p)]
+    return out
+
+
+def _run_facts(ds: xr.Dataset) -> dict:
+    ticks = ds["tick"].values
+    return {"root seed": str(ds.attrs.get("root_seed", "?")), "members": int(ds.sizes.get("member", 0)),
+            "ticks": int(ticks[-1]) if ticks.size else 0}
+
+
+def check_comparable(facts: list[tuple[str, dict]]) -> str:
+    """'' when every store ran the same root seed, members and ticks (common random numbers), else a
+    line naming what differs."""
+    diffs = []
+    for key in ("root seed", "members", "ticks"):
+        values = [f[key] for _, f in facts]
+        if len(set(values)) > 1:
+            diffs.append(f"{key} " + " vs ".join(f"{v} ({Path(p).name})" for (p, _), v in zip(facts, values)))
+    return "; ".join(diffs)
+
+
+def load(paths, *, allow_different: bool = False) -> tuple[xr.Dataset, dict]:
+    """Open one or more stores; several become a ``regime`` dimension (a compare folder is its
+    regimes' stores). Stores that are not common-seed runs (root seed, members or ticks differ) are
+    refused unless ``allow_different``. Returns (data, info); ``info["different"]`` says what
+    differs ('' for common-seed runs)."""
+    paths = _expand(paths)
     if not paths:
         raise ReportError("no store given; accepted: one or more stores written by `spms-mc run --out STORE.zarr`")
     seen = {}
@@ -57,12 +88,13 @@ def load(paths) -> tuple[xr.Dataset, dict]:
             raise ReportError(f"{twice}; accepted: each store once (several stores are compared side by side, "
                               f"one regime each)")
         seen[p.resolve()] = p
-    parts, info = [], {"stores": [], "missing": 0, "total": 0}
+    parts, info, facts = [], {"stores": [], "missing": 0, "total": 0, "different": ""}, []
     for p in paths:
         try:
             ds = zstore.open_store(p)
         except zstore.StoreError as exc:
             raise ReportError(f"{exc}; accepted: a store written by `spms-mc run --out STORE.zarr`") from None
+        facts.append((str(p), _run_facts(ds)))
         done = ds["done"].values
         total, finished = done.size, int(done.sum())
         info["stores"].append({"path": str(p), "name": ds.attrs.get("scenario_name", p.stem),
@@ -76,6 +108,11 @@ def load(paths) -> tuple[xr.Dataset, dict]:
         parts.append(ds.isel(member=np.flatnonzero(member_done)).load())
     if len(parts) == 1:
         return parts[0], info
+    info["different"] = check_comparable(facts)
+    if info["different"] and not allow_different:
+        raise ReportError(f"the stores are not common-seed runs, so their differences mix the regimes with luck: "
+                          f"{info['different']}; accepted: stores run with the same --seed, --members and "
+                          f"run.ticks (`spms-mc compare` runs them so), or --allow-different to report them anyway")
     names = [s["name"] for s in info["stores"]]
     if len(set(names)) != len(names):
         names = [f"{n} ({Path(s['path']).stem})" for n, s in zip(names, info["stores"])]
@@ -173,8 +210,6 @@ def fig_money_stock(ds, plt):
 
 def _band(ax, t, values, color, name):
     """Median line and 25-75 / 5-95 % bands of values (member, time)."""
-    import warnings
-
     with warnings.catch_warnings():  # samples where every member is undefined (no money yet)
         warnings.simplefilter("ignore", RuntimeWarning)
         q = np.nanquantile(values, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
@@ -304,7 +339,9 @@ def fig_lorenz(ds, plt, ticks=None):
     for ax, tk in zip(axes.flat, ticks):
         for k, point in enumerate(points):
             lz = _sel(ds["lorenz"], point).sel(tick=tk).transpose("member", "quantile").values
-            lo, med, hi = np.nanquantile(lz, [0.05, 0.5, 0.95], axis=0)
+            with warnings.catch_warnings():  # a regime not sampled at this tick (stores of other lengths)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lo, med, hi = np.nanquantile(lz, [0.05, 0.5, 0.95], axis=0)
             ax.fill_between(q, lo, hi, color=f"C{k}", alpha=0.25, lw=0)
             ax.plot(q, med, color=f"C{k}", lw=1.5, label=label(point))
         ax.plot([0, 1], [0, 1], color="k", ls=":", lw=1, label="equality")
@@ -317,7 +354,7 @@ def fig_lorenz(ds, plt, ticks=None):
     return fig
 
 
-def fig_regimes(ds, plt):
+def fig_regimes(ds, plt, different: str = ""):
     regimes = list(ds["regime"].values)
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), squeeze=False, layout="constrained")
     t = _ticks(ds)
@@ -335,7 +372,11 @@ def fig_regimes(ds, plt):
         ax.set_ylabel(ylab)
         ax.set_title(ylab.split(" (")[0] + " by regime", fontsize=9)
         ax.legend(fontsize=8)
-    fig.suptitle("Regime comparison on the same seeds (median and bands across members)")
+    if different:
+        fig.suptitle(f"Regime comparison, NOT common-seed runs ({different}); median and bands across members",
+                     fontsize=9)
+    else:
+        fig.suptitle("Regime comparison on the same seeds (median and bands across members)")
     return fig
 
 
@@ -375,13 +416,14 @@ def fig_sweep(ds, plt):
 # ------------------------------------------------------------------------------------------------
 def summary_rows(ds) -> list[dict]:
     rows = []
-    last = ds.isel(time=-1)
     for point in grid_points(ds):
         row = {"point": label(point), "members": int(ds.sizes["member"])}
-        for var, unit in (("money_stock", ""), ("gini", ""), ("top1_share", ""), ("bottom50_share", ""),
-                          ("median_balance", "")):
-            v = _sel(last[var], point).values.astype(float)
-            row[var] = f"{np.nanmean(v):.6g} ± {np.nanstd(v):.2g}"
+        for var in ("money_stock", "gini", "top1_share", "bottom50_share", "median_balance"):
+            # the last sample of this point (stores of other lengths leave later samples empty)
+            series = _sel(ds[var], point).transpose("member", "time").values.astype(float)
+            sampled = np.flatnonzero(np.isfinite(series).any(axis=0))
+            v = series[:, sampled[-1]] if sampled.size else series[:, -1]
+            row[var] = f"{np.nanmean(v):.6g} ± {np.nanstd(v):.2g}" if np.isfinite(v).any() else "-"
         rows.append(row)
     return rows
 
@@ -392,11 +434,12 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def report(paths, out_dir, *, lorenz_ticks=None) -> Path:
-    """Write the figures and ``index.html`` for one store (or several, one regime each)."""
+def report(paths, out_dir, *, lorenz_ticks=None, allow_different: bool = False) -> Path:
+    """Write the figures and ``index.html`` for one store (or several, one regime each, or a compare
+    folder); several stores must be common-seed runs unless ``allow_different``."""
     check_out(out_dir)
     plt = _plt()
-    ds, info = load(paths)
+    ds, info = load(paths, allow_different=allow_different)
     lorenz_ticks = check_lorenz_ticks(ds, lorenz_ticks)
     out = check_out(out_dir, [s["path"] for s in info["stores"]])
     try:
@@ -411,7 +454,7 @@ def report(paths, out_dir, *, lorenz_ticks=None) -> Path:
     if regime_fig is not None:
         figures.append(("regime_variables.png", "Regime variables", regime_fig))
     if "regime" in ds.dims:
-        figures.append(("regimes.png", "Regime comparison", fig_regimes(ds, plt)))
+        figures.append(("regimes.png", "Regime comparison", fig_regimes(ds, plt, info["different"])))
     if [d for d in lead_dims(ds) if d != "regime"]:
         figures.append(("sweep.png", "Sweep", fig_sweep(ds, plt)))
     blocks = []
@@ -426,6 +469,9 @@ def report(paths, out_dir, *, lorenz_ticks=None) -> Path:
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
     missing = (f'<p class="warn">{info["missing"]} of {info["total"]} member runs are not finished; '
                f"this report shows the finished ones.</p>" if info["missing"] else "")
+    if info["different"]:
+        missing += (f'<p class="warn">These stores are not common-seed runs ({html.escape(info["different"])}): '
+                    f"their differences mix the regimes with sampling noise.</p>")
     stores = "".join(f"<li>{html.escape(s['path'])}: {html.escape(s['name'])}, {s['finished']}/{s['total']} "
                      f"finished</li>" for s in info["stores"])
     scen = ds.attrs.get("scenario", "")

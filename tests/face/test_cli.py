@@ -69,6 +69,22 @@ def test_run_of_cete_and_predistribution_report_the_threshold_and_the_bond_cover
     assert line.startswith(f"CETE: {share * 100:.1f} % of household purchases backed at the end"), r.stdout
 
 
+def test_compare_prints_and_writes_the_summary_and_report_overlays_it(tmp_path):
+    out = tmp_path / "cmp"
+    small = ["--set", "population.households=300", "--set", "population.firms=3", "--set", "run.ticks=720",
+             "--set", "run.burn_in=60", "--set", "run.sample_every=360"]
+    r = cli("compare", "ai_bau", "cete", *small, "--members", "2", "--seed", "4", "--scheduler", "sync",
+            "--out", str(out))
+    assert "2 regimes x 2 member(s), seed 4" in r.stdout and "| top1_share |" in r.stdout
+    assert (out / "summary.md").read_text().strip() in r.stdout and (out / "summary.csv").exists()
+    ds = spms_mc.open_ensemble(out)
+    assert ds["regime"].values.tolist() == ["ai_bau", "cete"] and ds.sizes["member"] == 2
+    cli("report", str(out), "--out", str(tmp_path / "rep"))
+    assert (tmp_path / "rep" / "regimes.png").exists()
+    bad = cli("compare", "ai_bau", "--out", str(tmp_path / "x"), check=False)
+    assert bad.returncode == 2 and "at least two regimes" in bad.stderr
+
+
 @pytest.mark.parametrize("args,msg", [
     (["run", "sumsy", "--set", "sumsy.demurrage=2", "--out", "x.zarr"], "sumsy.demurrage = 2"),
     (["run", "sumsy", "--set", "sumsy.nope=1", "--out", "x.zarr"], "unknown key 'sumsy.nope'"),

@@ -170,3 +170,19 @@ def test_same_named_stores_in_two_folders_are_told_apart(tmp_path):
         spms_mc.run_ensemble(sc, members=1, seed=0, store=p, scheduler="sync")
     ds, _ = rep.load(paths)
     assert len(set(ds["regime"].values.tolist())) == 2
+
+
+def test_stores_that_are_not_common_seed_runs_are_refused_unless_allowed(tmp_path):
+    """The README's old pair, scaled down: a yard sale with seed 7 and 2 members beside a SuMSy run
+    with seed 0, 1 member and another length."""
+    a = spms_mc.load_scenario("yard_sale", {"population.households": 100, "run.ticks": 300, "name": "no_reform"})
+    b = spms_mc.load_scenario("sumsy", {"population.households": 100, "run.ticks": 600})
+    spms_mc.run_ensemble(a, members=2, seed=7, store=tmp_path / "no_reform.zarr", scheduler="sync")
+    spms_mc.run_ensemble(b, members=1, seed=0, store=tmp_path / "sumsy.zarr", scheduler="sync")
+    paths = [tmp_path / "no_reform.zarr", tmp_path / "sumsy.zarr"]
+    with pytest.raises(rep.ReportError, match="not common-seed runs") as err:
+        rep.report(paths, tmp_path / "out")
+    for what in ("root seed 7 (no_reform.zarr) vs 0 (sumsy.zarr)", "members 2", "ticks 300", "--allow-different"):
+        assert what in str(err.value)
+    page = rep.report(paths, tmp_path / "out", allow_different=True).read_text()
+    assert "not common-seed runs" in page and "on the same seeds" not in page

@@ -1,0 +1,92 @@
+"""`spms-mc compare`: regimes on common random numbers, each regime's slice equal to `simulate` of
+that regime member by member, the summary's quantiles and paired differences from the raw values,
+clear errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import spms_mc
+from spms_mc.ensemble.compare import CompareError, compare, compare_summary, format_summary
+
+SMALL = {"population.households": 600, "population.firms": 6, "run.ticks": 1080, "run.burn_in": 360,
+         "run.sample_every": 360}
+
+
+@pytest.fixture(scope="module")
+def cmp(tmp_path_factory):
+    path = tmp_path_factory.mktemp("c") / "cmp"
+    ds = compare(["ai_bau", "cete", "predistribution"], members=3, seed=11, store=path, scheduler="sync",
+                 overrides={**SMALL, "fund.pomv_first_lag": 1, "fund.pomv_last_lag": 2})
+    return path, ds
+
+
+def test_each_regime_slice_is_simulate_of_that_regime_bit_for_bit(cmp):
+    path, ds = cmp
+    assert ds["regime"].values.tolist() == ["ai_bau", "cete", "predistribution"]
+    for regime in ("ai_bau", "cete", "predistribution"):
+        sc = spms_mc.load_scenario(regime, {**SMALL, "fund.pomv_first_lag": 1, "fund.pomv_last_lag": 2})
+        for m in range(3):
+            one = spms_mc.simulate(sc, seed=11, member=m)
+            part = ds.sel(regime=regime).isel(member=m)
+            for v in one.data_vars:
+                a, b = part[v].values, one[v].isel(member=0).values
+                if v in ("flows_created", "flows_destroyed"):
+                    a = part[v].sel(flow=one["flow"].values).values
+                assert np.array_equal(a, b, equal_nan=True), (regime, m, v)
+    # a variable a regime does not have is NaN there
+    assert np.isnan(ds["cete_backed_share"].sel(regime="ai_bau").values).all()
+    assert spms_mc.open_ensemble(path)["regime"].size == 3
+
+
+def test_the_summary_is_the_quantiles_of_the_raw_values(cmp):
+    _, ds = cmp
+    s = compare_summary(ds)
+    top = ds["top1_share_wealth"].isel(time=-1).values  # regime, member
+    for k, r in enumerate(ds["regime"].values):
+        assert np.allclose(s["value"].sel(regime=r, metric="top1_share").values,
+                           np.quantile(top[k], (0.05, 0.5, 0.95)))
+        if k == 0:  # the reference: no difference with itself
+            assert np.isnan(s["difference"].sel(regime=r)).all()
+            continue
+        d = top[k] - top[0]
+        assert np.allclose(s["difference"].sel(regime=r, metric="top1_share").values,
+                           np.quantile(d, (0.05, 0.5, 0.95)))
+        with np.errstate(divide="ignore"):  # a difference that does not vary: an infinite reduction
+            red = (np.var(top[k], ddof=1) + np.var(top[0], ddof=1)) / np.var(d, ddof=1)
+        assert s["variance_reduction"].sel(regime=r, metric="top1_share") == pytest.approx(red)
+    # dividends per capita only where a fund pays them
+    div = s["value"].sel(metric="dividend_per_capita")
+    assert np.isnan(div.sel(regime="ai_bau")).all() and (div.sel(regime="predistribution") > 0).all()
+    table = format_summary(s)
+    assert "| top1_share |" in table and "paired difference against ai_bau" in table
+
+
+def test_compare_errors_name_what_is_wrong(tmp_path):
+    with pytest.raises(CompareError, match="at least two regimes"):
+        compare(["ai_bau"], store=tmp_path / "x")
+    with pytest.raises(CompareError, match="names repeat"):
+        compare(["ai_bau", "ai_bau"], store=tmp_path / "x")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "f").write_text("x")
+    with pytest.raises(CompareError, match="not a compare store"):
+        compare(["ai_bau", "cete"], store=tmp_path / "busy")
+    with pytest.raises(spms_mc.ScenarioError, match="regime 'predistribution': fund.pomv_last_lag = 40"):
+        compare(["ai_bau", "predistribution"], store=tmp_path / "y", overrides={"fund.pomv_last_lag": 40})
+    assert not (tmp_path / "y").exists()  # refused before any work
+
+
+def test_a_comparison_is_not_overwritten_by_accident_and_resumes(cmp, tmp_path):
+    path, _ = cmp
+    manifest = json.loads((path / "compare.json").read_text())
+    with pytest.raises(CompareError, match="--resume"):
+        compare(["ai_bau", "cete", "predistribution"], members=3, seed=11, store=path, scheduler="sync",
+                overrides={**SMALL, "fund.pomv_first_lag": 1, "fund.pomv_last_lag": 2})
+    with pytest.raises(CompareError, match="different comparison"):
+        compare(["ai_bau", "cete"], members=3, seed=11, store=path, scheduler="sync", resume=True,
+                overrides=manifest["overrides"])
+    again = compare(["ai_bau", "cete", "predistribution"], members=3, seed=11, store=path, scheduler="sync",
+                    resume=True, overrides=manifest["overrides"])
+    assert again["regime"].size == 3
