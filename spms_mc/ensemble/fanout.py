@@ -279,6 +279,7 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     elif tasks:
         summaries = _fan_out(sched, sc, tasks, point_toml, seed, str(path), sweep_dims, workers,
                              jobqueue or {}, progress, already, total, warmed=not path_existed)
+    zstore.consolidate(path)
     result = EnsembleResult(store=str(path), tasks=total, computed=total - done_before,
                             done_before=done_before, seconds=time.perf_counter() - t0,
                             compile_seconds=compile_s, summaries=summaries, notes=notes)

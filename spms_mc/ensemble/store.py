@@ -7,7 +7,10 @@ template (``to_zarr(compute=False)``: shapes, coordinates, attributes; nothing c
 every task writes only its own region and, after its data, its ``done`` flag
 (metadata-after-data), so concurrent writers never share a chunk and an interrupted run keeps
 every finished member. Completion is never inferred from chunk presence (zarr 3 skips empty
-chunks). ``consolidated=False`` throughout: consolidated metadata is not part of zarr v3.
+chunks). Readers and writers here use ``consolidated=False`` (consolidated metadata is an extension
+of zarr-python, not of the zarr v3 spec); once a run or resume has filled the store,
+:func:`consolidate` adds it for other readers (a plain ``xr.open_zarr`` then opens without a
+warning).
 
 The attributes hold the resolved scenario (TOML), the root seed, the member count, package
 versions and a fingerprint of all of these; ``--resume`` refuses a store whose fingerprint
@@ -252,6 +255,20 @@ def write_member(path, ds: xr.Dataset, position: tuple = (), sweep_dims: tuple =
     lead = tuple(sweep_dims) + ("member",)
     flag = xr.Dataset({"done": (lead, np.ones((1,) * len(lead), np.int8))})
     flag.to_zarr(path, region=region, zarr_format=3, consolidated=False)
+
+
+def consolidate(path) -> None:
+    """Write the store's consolidated metadata (zarr-python's extension to zarr v3: every array's
+    metadata in the root ``zarr.json``), so a plain ``xr.open_zarr(path)`` opens it in one read and
+    without a warning. Written once a run or resume has filled the store; every reader here opens
+    with ``consolidated=False``, so a store killed before this step still reads right."""
+    import warnings
+
+    import zarr
+
+    with warnings.catch_warnings():  # "not part of the Zarr format 3 specification": known, and optional
+        warnings.simplefilter("ignore", UserWarning)
+        zarr.consolidate_metadata(str(path), zarr_format=3)
 
 
 def open_store(path, *, only_done: bool = False) -> xr.Dataset:

@@ -90,3 +90,15 @@ def test_a_comparison_is_not_overwritten_by_accident_and_resumes(cmp, tmp_path):
     again = compare(["ai_bau", "cete", "predistribution"], members=3, seed=11, store=path, scheduler="sync",
                     resume=True, overrides=manifest["overrides"])
     assert again["regime"].size == 3
+
+
+def test_a_finished_store_opens_with_plain_xarray_without_a_warning(cmp):
+    import warnings
+
+    import xarray as xr
+
+    path, _ = cmp
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = xr.open_zarr(path / "cete.zarr")
+    assert ds["cete_backed_share"].sizes["member"] == 3 and dict(ds.chunks)["member"] == (1, 1, 1)
