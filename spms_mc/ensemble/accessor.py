@@ -8,7 +8,9 @@
 * ``summary()``: the final value of the key variables across members (mean, std, quantiles);
 * ``lock_in()``: the year each member's top-1 % share (of net wealth where there is one) first
   reaches ``run.lock_in_threshold``, and its quantiles across members;
-* ``missing()``: how many (grid point, member) tasks are not written yet.
+* ``missing()``: how many (grid point, member) tasks are not written yet;
+* ``to_dataframe(variables)``: the sampled series in long (tidy) form, one row per regime, sweep
+  point, member and sample, with ``tick`` a column.
 """
 from __future__ import annotations
 
@@ -88,6 +90,30 @@ class SpmsAccessor:
         out["never"].attrs.update(units="1", description="share of members whose top-1 % never reaches the "
                                                          "threshold")
         return out
+
+    def to_dataframe(self, variables=None):
+        """The sampled series as a long pandas DataFrame: columns ``regime`` (a comparison), one per
+        swept key (its dotted name), ``member``, ``tick`` and one per variable (every variable on
+        (..., member, time) without further dimensions, unless ``variables`` names them). Money in
+        currency units, as in the Dataset; the exact per-flow integers stay in the Dataset."""
+        ds = self._ds
+        series = [v for v in ds.data_vars if "time" in ds[v].dims and "member" in ds[v].dims]
+        lead = {d for v in series for d in ds[v].dims} - {"member", "time"}
+        extra_dims = {"quantile", "flow", "tracked", "snapshot", "account"}
+        lead -= extra_dims
+        allowed = lead | {"member", "time"}
+        names = list(variables) if variables else sorted(v for v in series if set(ds[v].dims) <= allowed)
+        bad = [v for v in names if v not in ds or not set(ds[v].dims) <= allowed or "time" not in ds[v].dims]
+        if bad:
+            ok = [v for v in series if set(ds[v].dims) <= allowed]
+            raise ValueError(f"{bad} are not sampled series of this store; accepted: {', '.join(ok)}")
+        sub = ds[names]
+        sub = sub.drop_vars([c for c in sub.coords if c not in sub.dims and c != "tick"])
+        df = sub.to_dataframe().reset_index()
+        if "tick" not in df:  # the sample index: replaced by the ticks
+            df["tick"] = np.asarray(ds["tick"].values)[df["time"].to_numpy()]
+        order = [d for d in ("regime",) if d in df] + sorted(d for d in lead if d != "regime" and d in df)
+        return df[order + ["member", "tick"] + names]
 
     def missing(self) -> int:
         if "done" not in self._ds:

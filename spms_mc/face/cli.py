@@ -225,6 +225,38 @@ def compare_cmd(regimes, sets, seed, members, out, scheduler, workers, resume, o
 
 
 @cli.command()
+@click.argument("store", type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(), help="output file")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default=None,
+              help="csv or parquet (default: from the --out suffix)")
+@click.option("--var", "variables", multiple=True, help="a variable to export (repeatable; default: every series)")
+def export(store, out, fmt, variables):
+    """STORE (an ensemble store or a `compare` folder) as one tidy table: a row per regime, sweep
+    point, member and sample; columns for those and for each sampled variable."""
+    import spms_mc
+
+    fmt = fmt or {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(Path(out).suffix.lower())
+    if fmt is None:
+        raise click.BadParameter(f"cannot tell the format from {out!r}; accepted: --format csv|parquet, or an "
+                                 f"--out ending in .csv or .parquet", param_hint="--format")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise click.BadParameter("parquet needs pyarrow: python -m pip install 'spms_mc[export]'",
+                                     param_hint="--format") from None
+    try:
+        df = spms_mc.open_ensemble(store, only_done=True).spms.to_dataframe(list(variables) or None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--var") from None
+    if fmt == "csv":
+        df.to_csv(out, index=False)
+    else:
+        df.to_parquet(out, index=False)
+    click.echo(f"export: {out} ({len(df)} rows x {len(df.columns)} columns, {fmt})")
+
+
+@cli.command()
 @click.option("--size", default=10_000_000, show_default=True, type=click.IntRange(1000), help="accounts")
 @click.option("--repeats", default=5, show_default=True, type=click.IntRange(1))
 @click.option("--quick", is_flag=True, help="small size, 2 repeats (a smoke test)")

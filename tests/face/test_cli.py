@@ -83,6 +83,22 @@ def test_compare_prints_and_writes_the_summary_and_report_overlays_it(tmp_path):
     assert (tmp_path / "rep" / "regimes.png").exists()
     bad = cli("compare", "ai_bau", "--out", str(tmp_path / "x"), check=False)
     assert bad.returncode == 2 and "at least two regimes" in bad.stderr
+    # the tidy export round-trips through pandas
+    import pandas as pd
+
+    samples = ds.sizes["time"]
+    for name, read in (("t.csv", pd.read_csv), ("t.parquet", pd.read_parquet)):
+        cli("export", str(out), "--out", str(tmp_path / name))
+        df = read(tmp_path / name)
+        assert list(df.columns[:3]) == ["regime", "member", "tick"] and len(df) == 2 * 2 * samples
+        row = df[(df.regime == "cete") & (df.member == 1) & (df.tick == 360)].iloc[0]
+        assert row["top1_share_wealth"] == ds["top1_share_wealth"].sel(regime="cete").isel(member=1).sel(
+            tick=360).item()
+        assert np.isnan(df[df.regime == "ai_bau"]["cete_backed_share"]).all()
+    r = cli("export", str(out), "--out", str(tmp_path / "x.txt"), check=False)
+    assert r.returncode == 2 and "--format csv|parquet" in r.stderr
+    r = cli("export", str(out), "--out", str(tmp_path / "x.csv"), "--var", "lorenz", check=False)
+    assert r.returncode == 2 and "not sampled series" in r.stderr
 
 
 @pytest.mark.parametrize("args,msg", [
