@@ -1,20 +1,36 @@
-"""One-line progress displays for long runs, shown only on a terminal (stderr is a tty)."""
+"""Progress displays for long runs: on a terminal one line redrawn in place; elsewhere (a batch
+job's log, a pipe) plain lines, one at least every ``EVERY_FRACTION`` of the work or
+``EVERY_SECONDS``, whichever comes first, and one at the end."""
 from __future__ import annotations
 
 import sys
 import time
 
+EVERY_FRACTION = 0.1
+EVERY_SECONDS = 60.0
+
 
 class _Line:
-    """A progress bar redrawn in place: ``[####   ]  42.0%`` plus what the subclass adds."""
+    """A progress bar redrawn in place, ``[####   ]  42.0%`` plus what the subclass adds, or
+    plain lines when the stream is not a terminal. ``enabled=False`` shows nothing (``--quiet``)."""
 
     def __init__(self, stream=None, enabled: bool | None = None):
         self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.enabled = True if enabled is None else enabled
+        self.plain = not self.stream.isatty()
         self.t0 = time.perf_counter()
+        self._shown = (-1.0, -float("inf"))  # (fraction, time) of the last plain line
 
     def _draw(self, head: str, frac: float, tail: str) -> None:
-        self.stream.write(f"\r{head} [{'#' * int(30 * frac):<30}] {100 * frac:5.1f}% {tail} ")
+        if self.plain:
+            now = time.perf_counter()
+            last_frac, last_t = self._shown
+            if frac < 1.0 and frac - last_frac < EVERY_FRACTION and now - last_t < EVERY_SECONDS:
+                return
+            self._shown = (frac, now)
+            self.stream.write(f"{head} {100 * frac:5.1f}% {tail.strip()}\n")
+        else:
+            self.stream.write(f"\r{head} [{'#' * int(30 * frac):<30}] {100 * frac:5.1f}% {tail} ")
         self.stream.flush()
 
     @staticmethod
@@ -22,7 +38,7 @@ class _Line:
         return elapsed / frac - elapsed if frac > 0 else 0.0
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and not self.plain:
             self.stream.write("\n")
             self.stream.flush()
 
@@ -39,6 +55,7 @@ class Progress(_Line):
     def start_member(self, index: int) -> None:
         self.member = index
         self.t_member = time.perf_counter()
+        self._shown = (-1.0, -float("inf"))
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:

@@ -190,9 +190,16 @@ def test_progress_line_on_a_terminal():
     prog.close()
     text = buf.getvalue()
     assert "member 2/2" in text and "tick 60/60" in text and "100.0%" in text
+    assert "\r" not in text and text.count("\n") <= 11 * 2  # not a terminal: plain lines, every 10 % at most
     quiet = io.StringIO()
-    Progress(1, stream=quiet).__call__(1, 2)  # StringIO is not a tty: nothing shown
+    Progress(1, stream=quiet, enabled=False)(1, 2)  # --quiet: nothing shown
     assert quiet.getvalue() == ""
+    log = io.StringIO()  # a batch log: plain lines by default
+    p = Progress(1, stream=log)
+    for t in range(1, 1001):
+        p(t, 1000)
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 11 and lines[0].startswith("member 1/1   0.1% tick 1/1000") and "100.0%" in lines[-1]
     single = io.StringIO()  # the CLI's one-task display, without start_member
     Progress(1, stream=single, enabled=True)(5, 10)
     assert "tick 5/10" in single.getvalue()
