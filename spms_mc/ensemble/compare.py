@@ -216,7 +216,8 @@ def format_summary(summary: xr.Dataset) -> str:
         q = np.asarray(q, float)
         if np.all(np.isnan(q)):
             return "-"
-        digits = 4 if np.nanmax(np.abs(q)) < 10 else 1
+        size = np.nanmax(np.abs(q))
+        digits = 4 if size < 1 else (2 if size < 100 else 1)
         return f"{q[1]:.{digits}f} [{q[0]:.{digits}f}, {q[2]:.{digits}f}]"
 
     lines = ["| metric | " + " | ".join(regimes) + " |", "|---" * (len(regimes) + 1) + "|"]
