@@ -209,6 +209,14 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
             return cluster.job_script()
         finally:
             cluster.close()
+    if sched in ("slurm", "pbs"):  # before any work: without the submit command the jobs never start
+        import shutil
+
+        submit = "sbatch" if sched == "slurm" else "qsub"
+        if shutil.which(submit) is None:
+            raise ScenarioError(f"--scheduler {sched} submits jobs with {submit}, which is not on PATH here; "
+                                f"accepted: a machine where {submit} runs (a cluster's login node), or --scheduler "
+                                f"local, sync or tcp://HOST:PORT (--dry-run prints the job script anywhere)")
 
     if gpu_batch is not None and (isinstance(gpu_batch, bool) or not isinstance(gpu_batch, (int, np.integer))
                                   or gpu_batch < 1):

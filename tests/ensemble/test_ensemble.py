@@ -214,6 +214,15 @@ def test_batch_job_script_dry_run(kind, marker):
     assert not os.path.exists("unused.zarr")
 
 
+@pytest.mark.parametrize("kind,submit", [("slurm", "sbatch"), ("pbs", "qsub")])
+def test_a_batch_scheduler_without_its_submit_command_is_refused_before_any_work(kind, submit, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, no qsub
+    with pytest.raises(ScenarioError, match=f"{submit}, which is not on PATH"):
+        spms_mc.run_ensemble("sumsy", members=2, store=tmp_path / "x.zarr", scheduler=kind)
+    assert not (tmp_path / "x.zarr").exists()
+
+
 def test_bad_scheduler_and_members():
     with pytest.raises(ScenarioError, match="accepted: local, sync, tcp://HOST:PORT, slurm, pbs"):
         spms_mc.run_ensemble("sumsy", store="x.zarr", scheduler="mpi")
