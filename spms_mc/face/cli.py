@@ -423,7 +423,12 @@ def main(argv=None):
     try:
         cli.main(args=argv, prog_name="spms-mc", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        args = list(sys.argv[1:] if argv is None else argv)
+        hint = ""
+        if args[:1] in (["run"], ["compare"]) and "--resume" not in args:
+            hint = ("; every finished member is kept: run the same command with --resume to complete the "
+                    "store")
+        click.echo(f"aborted{hint}", err=True)
         sys.exit(EXIT_ABORTED)
     except click.ClickException as exc:  # usage: a missing option, an unknown command, a value of the wrong type
         no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())

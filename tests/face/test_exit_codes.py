@@ -104,3 +104,14 @@ def test_interrupt_is_130(monkeypatch, capsys):
     fail_with(monkeypatch, KeyboardInterrupt())
     code, err = call(["scenarios"], capsys)
     assert code == 130 and err[-1] == "aborted"
+
+
+def test_an_interrupted_run_says_how_to_resume(monkeypatch, capsys):
+    from spms_mc.ensemble import fanout
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fanout, "run_ensemble_with_summary", interrupted)
+    code, err = call(["run", "sumsy", "--out", "never.zarr", "--quiet"], capsys)
+    assert code == 130 and err[-1].startswith("aborted; every finished member is kept") and "--resume" in err[-1]
