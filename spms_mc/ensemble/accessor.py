@@ -110,8 +110,9 @@ class SpmsAccessor:
         sub = ds[names]
         sub = sub.drop_vars([c for c in sub.coords if c not in sub.dims and c != "tick"])
         df = sub.to_dataframe().reset_index()
-        if "tick" not in df:  # the sample index: replaced by the ticks
-            df["tick"] = np.asarray(ds["tick"].values)[df["time"].to_numpy()]
+        if "tick" not in df:  # the time coordinate holds the ticks (opened stores), or is the sample index
+            time = df["time"].to_numpy()
+            df["tick"] = time if "time" in ds.indexes else np.asarray(ds["tick"].values)[time]
         order = [d for d in ("regime",) if d in df] + sorted(d for d in lead if d != "regime" and d in df)
         return df[order + ["member", "tick"] + names]
 

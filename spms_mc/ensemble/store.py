@@ -103,6 +103,8 @@ def create(path, first: xr.Dataset, *, sweep: tuple = (), members: int, attrs: d
         tmpl[name] = (dims, values, vattrs)
     enc = {name: {"chunks": tmpl[name].data.chunksize} for name in tmpl.data_vars
            if hasattr(tmpl[name].data, "chunksize")}
+    for name in extra or {}:  # chunked as the member variables along the sweep dims, so ds.chunks is defined
+        enc[name] = {"chunks": tuple(1 for _ in tmpl[name].dims)}
     tmp = path.parent / f".{path.name}{PARTIAL}{os.getpid()}-{uuid.uuid4().hex[:8]}-{socket.gethostname()}"
     pause = _test_pause()
     try:
@@ -282,8 +284,11 @@ def open_store(path, *, only_done: bool = False) -> xr.Dataset:
         raise StoreError(f"{path} is not a zarr v3 store ({type(exc).__name__}: {exc})") from None
     if "done" not in ds or "fingerprint" not in ds.attrs:
         raise StoreError(f"{path} is a zarr store but not a spms_mc store (no done flags / fingerprint)")
-    if "tick" in ds.coords and "tick" not in ds.indexes:
-        ds = ds.set_xindex("tick")
+    if "tick" in ds.coords:
+        # the samples indexed by tick: ds.sel(time=3000) and ds.sel(tick=3000) both select tick 3000
+        ds = ds.assign_coords(time=("time", ds["tick"].values))
+        if "tick" not in ds.indexes:
+            ds = ds.set_xindex("tick")
     if only_done:
         done = ds["done"].values.reshape(-1, ds.sizes["member"]).min(axis=0)
         ds = ds.isel(member=np.flatnonzero(done == 1))

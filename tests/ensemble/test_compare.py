@@ -102,3 +102,24 @@ def test_a_finished_store_opens_with_plain_xarray_without_a_warning(cmp):
         warnings.simplefilter("error")
         ds = xr.open_zarr(path / "cete.zarr")
     assert ds["cete_backed_share"].sizes["member"] == 3 and dict(ds.chunks)["member"] == (1, 1, 1)
+
+
+def test_a_sweep_store_selects_by_tick_and_has_consistent_chunks(tmp_path):
+    import warnings
+
+    import xarray as xr
+
+    from spms_mc.core.config import parse_sweeps
+
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 100, "run.ticks": 120,
+                                         **parse_sweeps(["sumsy.demurrage=0.05,0.1"])})
+    ds = spms_mc.run_ensemble(sc, members=2, seed=1, store=tmp_path / "sw.zarr", scheduler="sync")
+    assert dict(ds.chunks)["sumsy.demurrage"] == (1, 1)  # the closed form is chunked like the rest
+    at = ds.sel(time=60)  # the time coordinate holds the ticks
+    assert at["tick"].item() == 60 and np.array_equal(at["money_stock"].values, ds.sel(tick=60)["money_stock"].values)
+    df = ds.spms.to_dataframe(["money_stock"])
+    assert list(df.columns) == ["sumsy.demurrage", "member", "tick", "money_stock"] and len(df) == 2 * 2 * 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = xr.open_zarr(tmp_path / "sw.zarr")
+    assert dict(plain.chunks)["member"] == (1, 1)
