@@ -65,6 +65,16 @@ def versions() -> dict[str, str]:
             "xarray": xr.__version__, "zarr": zarr.__version__, "python": platform.python_version()}
 
 
+def long_name(description: str) -> str:
+    """A short label for plots (CF's ``long_name``): the description's first clause."""
+    cut = len(description)
+    for sep in (": ", " (", "; ", ", ", " - "):
+        k = description.find(sep)
+        if 0 < k < cut:
+            cut = k
+    return description[:cut]
+
+
 def first_crossing(values: np.ndarray, ticks: np.ndarray, threshold: float) -> np.ndarray:
     """First tick at which ``values[..., time]`` reaches ``threshold``; NaN where it never does."""
     above = np.asarray(values) >= threshold
@@ -139,9 +149,10 @@ def to_dataset(res: RunResult) -> xr.Dataset:
     ds = xr.Dataset(data, coords=coords)
     for name, (units, desc) in descriptions().items():
         if name in ds:
-            ds[name].attrs.update(units=units, description=desc)
-    ds["tick"].attrs.update(units="ticks", description="ticks completed when the sample was taken")
-    ds["quantile"].attrs.update(units="1", description="population share (poorest first)")
+            ds[name].attrs.update(long_name=long_name(desc), units=units, description=desc)
+    ds["tick"].attrs.update(long_name="tick", units="ticks", description="ticks completed when the sample was taken")
+    ds["quantile"].attrs.update(long_name="population share", units="1",
+                                description="population share (poorest first)")
     target = closed_form_money_stock(sc)
     ds.attrs.update(
         scenario=sc.to_toml(), scenario_name=sc.name, root_seed=str(res.seed), stop_reason=res.stop_reason,

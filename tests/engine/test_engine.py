@@ -251,3 +251,12 @@ def test_top1_cross_tick_is_the_first_sample_at_the_lock_in_threshold():
     assert ds["top1_cross_tick"].attrs["units"] == "ticks"
     never = spms_mc.simulate(spms_mc.load_scenario("sumsy", {"population.households": 200, "run.ticks": 300}))
     assert np.isnan(never["top1_cross_tick"].values).all()
+
+
+def test_every_variable_has_a_long_name_units_and_a_description():
+    ds = spms_mc.simulate(spms_mc.load_scenario("cete", {"population.households": 300, "population.firms": 3,
+                                                         "run.ticks": 360, "run.burn_in": 0}))
+    for v in list(ds.data_vars) + ["tick", "quantile"]:
+        attrs = ds[v].attrs
+        assert attrs.get("long_name") and attrs.get("units") and attrs.get("description"), v
+        assert len(attrs["long_name"]) <= len(attrs["description"])
