@@ -245,7 +245,8 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     if path.exists():
         if not resume:
             raise zstore.StoreError(f"{path} exists; pass --resume to complete it or --overwrite to replace it")
-        done, note = zstore.resume_state(path, fp)  # None: an interrupted creation, removed
+        done, note = zstore.resume_state(path, fp, {"scenario": toml_text, "seed": str(seed), "members": members,
+                                                    "versions": vers})  # None: an interrupted creation
         if note:
             notes.append(_note(note))
     path_existed = done is not None

@@ -56,9 +56,22 @@ class StoreError(RuntimeError):
     """A store path cannot be used as asked (exists, belongs to another run, not a spms_mc store)."""
 
 
+def result_versions(versions: dict) -> dict:
+    """The versions results may depend on: spms_mc's (the model and its kernels) in full, numpy's and
+    numba's up to the minor release (a patch release changes no result: money is integer and the
+    draws are counter-based); no other package."""
+    keep = {}
+    for k in ("spms_mc", "numpy", "numba"):
+        if k in versions:
+            v = str(versions[k])
+            keep[k] = v if k == "spms_mc" else ".".join(v.split(".")[:2])
+    return keep
+
+
 def fingerprint(scenario_toml: str, seed: int, members: int, versions: dict) -> str:
-    """What must be equal for a resumed run to produce the bytes of an uninterrupted one."""
-    keep = {k: versions[k] for k in ("spms_mc", "numpy", "numba") if k in versions}
+    """What must be equal for a resumed run to produce the bytes of an uninterrupted one: the
+    resolved scenario, the seed, the members, the store layout and :func:`result_versions`."""
+    keep = result_versions(versions)
     blob = json.dumps({"scenario": scenario_toml, "seed": str(seed), "members": members,
                        "layout": LAYOUT_VERSION, "versions": keep}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -212,7 +225,21 @@ def _template_debris(path: Path) -> bool:
     return True
 
 
-def resume_state(path, fp: str) -> tuple[np.ndarray | None, str | None]:
+def _what_differs(attrs: dict, what: dict | None) -> str:
+    """'; differs: ...' naming which of the run's facts differ from the store's (when known)."""
+    if not what:
+        return ""
+    stored = {"scenario": attrs.get("scenario"), "seed": str(attrs.get("root_seed")),
+              "members": attrs.get("members"),
+              "versions": result_versions({k[len("version_"):]: v for k, v in attrs.items()
+                                           if k.startswith("version_")})}
+    diff = [k for k in ("scenario", "seed", "members") if str(stored[k]) != str(what.get(k))]
+    now = result_versions(what.get("versions", {}))
+    diff += [f"{k} {stored['versions'].get(k)} -> {now[k]}" for k in now if stored["versions"].get(k) != now[k]]
+    return f"; differs: {', '.join(diff)}" if diff else ""
+
+
+def resume_state(path, fp: str, what: dict | None = None) -> tuple[np.ndarray | None, str | None]:
     """What ``--resume`` finds at the existing ``path`` of the run with fingerprint ``fp``.
 
     ``(done flags, None)``: a store of this run, to complete. ``(None, message)``: an incomplete
@@ -224,9 +251,9 @@ def resume_state(path, fp: str) -> tuple[np.ndarray | None, str | None]:
     if attrs and "fingerprint" in attrs:
         if attrs["fingerprint"] != fp:
             raise StoreError(
-                f"{path} belongs to a different run (scenario, seed, members or package versions differ: "
-                f"fingerprint {str(attrs['fingerprint'])[:12]} != {fp[:12]}); refusing to resume "
-                f"into it - use another --out or --overwrite")
+                f"{path} belongs to a different run (the resolved scenario, seed, members or the versions results "
+                f"depend on differ: fingerprint {str(attrs['fingerprint'])[:12]} != {fp[:12]}"
+                f"{_what_differs(attrs, what)}); refusing to resume into it - use another --out or --overwrite")
         if not _finished_any(path):
             remove(path)
             return None, (f"{path} holds no finished member (its creation was interrupted): "

@@ -97,12 +97,19 @@ def test_resume_refuses_a_different_run_and_existing_store_needs_a_flag(tmp_path
     spms_mc.run_ensemble(sc, members=2, seed=1, store=path, scheduler="sync")
     with pytest.raises(zstore.StoreError, match="--resume .* or --overwrite"):
         spms_mc.run_ensemble(sc, members=2, seed=1, store=path, scheduler="sync")
-    for other in (dict(scenario=sc.with_overrides({"sumsy.demurrage": 0.02}), members=2, seed=1),
-                  dict(scenario=sc, members=3, seed=1), dict(scenario=sc, members=2, seed=2)):
-        with pytest.raises(zstore.StoreError, match="belongs to a different run"):
+    for other, what in ((dict(scenario=sc.with_overrides({"sumsy.demurrage": 0.02}), members=2, seed=1), "scenario"),
+                        (dict(scenario=sc, members=3, seed=1), "members"),
+                        (dict(scenario=sc, members=2, seed=2), "seed")):
+        with pytest.raises(zstore.StoreError, match=f"belongs to a different run.*differs: {what}"):
             spms_mc.run_ensemble(store=path, scheduler="sync", resume=True, **other)
     again = spms_mc.run_ensemble(sc, members=2, seed=1, store=path, scheduler="sync", resume=True)
     assert again["done"].values.tolist() == [1, 1]
+    # a patch release of numpy or numba changes no result: the fingerprint ignores it
+    vers = {"spms_mc": "1.2.3", "numpy": "2.3.1", "numba": "0.68.1", "xarray": "2025.1"}
+    same = zstore.fingerprint("x", 1, 2, vers)
+    assert zstore.fingerprint("x", 1, 2, {**vers, "numpy": "2.3.5", "numba": "0.68.2", "xarray": "2026.1"}) == same
+    assert zstore.fingerprint("x", 1, 2, {**vers, "numba": "0.69.0"}) != same
+    assert zstore.fingerprint("x", 1, 2, {**vers, "spms_mc": "1.2.4"}) != same
     fresh = spms_mc.run_ensemble(sc, members=2, seed=2, store=path, scheduler="sync", overwrite=True)
     assert fresh.attrs["root_seed"] == "2"
 
