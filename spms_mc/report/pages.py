@@ -19,9 +19,12 @@ missing; a store with none finished, or a path that is not a spms_mc store, is a
 from __future__ import annotations
 
 import base64
+import datetime
 import html
 import io
 import os
+import sys
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -414,6 +417,41 @@ def fig_sweep(ds, plt):
 # ------------------------------------------------------------------------------------------------
 # tables and the page
 # ------------------------------------------------------------------------------------------------
+REPORT_FILES = ("money_stock.png", "fan_charts.png", "lorenz.png", "regime_variables.png", "regimes.png",
+                "sweep.png", "index.html")
+
+
+def _households(scenario_toml: str) -> int:
+    try:
+        return int(tomllib.loads(scenario_toml).get("population", {}).get("households", 2))
+    except tomllib.TOMLDecodeError:
+        return 2
+
+
+def _flat(table: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in table.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def scenario_differences(names: list[str], scenarios: list[str]) -> str:
+    """An HTML table of the scenario keys whose values differ between the stores (the rest are
+    the same in all)."""
+    flat = [_flat(tomllib.loads(t)) if t else {} for t in scenarios]
+    keys = sorted({k for f in flat for k in f} - {"description"})
+    differ = [k for k in keys if len({repr(f.get(k)) for f in flat}) > 1]
+    if not differ:
+        return "<p>The stores ran the same scenario.</p>"
+    head = "<tr><th>key</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"
+    body = "".join("<tr><td>" + html.escape(k) + "</td>" + "".join(
+        f"<td>{html.escape(repr(f.get(k, '-')))}</td>" for f in flat) + "</tr>" for k in differ)
+    return f"<p>{len(differ)} of {len(keys)} keys differ; all others are equal.</p><table>{head}{body}</table>"
+
+
 def summary_rows(ds) -> list[dict]:
     rows = []
     for point in grid_points(ds):
@@ -447,9 +485,13 @@ def report(paths, out_dir, *, lorenz_ticks=None, allow_different: bool = False) 
     except OSError as exc:
         raise ReportError(f"--out {out}: the folder cannot be made ({exc.strerror or exc}); accepted: a folder "
                           f"(existing or new) for the PNGs and index.html") from None
-    figures = [("money_stock.png", "Money stock per member", fig_money_stock(ds, plt)),
-               ("fan_charts.png", "Inequality across members", fig_fan_charts(ds, plt)),
-               ("lorenz.png", "Lorenz curves", fig_lorenz(ds, plt, lorenz_ticks))]
+    for name in REPORT_FILES:  # the report's own files from an earlier report into this folder
+        (out / name).unlink(missing_ok=True)
+    scenarios = [zstore.open_store(s["path"]).attrs.get("scenario", "") for s in info["stores"]]
+    figures = [("money_stock.png", "Money stock per member", fig_money_stock(ds, plt))]
+    if max(_households(t) for t in scenarios) > 1:  # a distribution of one account is no distribution
+        figures += [("fan_charts.png", "Inequality across members", fig_fan_charts(ds, plt)),
+                    ("lorenz.png", "Lorenz curves", fig_lorenz(ds, plt, lorenz_ticks))]
     regime_fig = fig_regime_variables(ds, plt)
     if regime_fig is not None:
         figures.append(("regime_variables.png", "Regime variables", regime_fig))
@@ -474,10 +516,17 @@ def report(paths, out_dir, *, lorenz_ticks=None, allow_different: bool = False) 
                     f"their differences mix the regimes with sampling noise.</p>")
     stores = "".join(f"<li>{html.escape(s['path'])}: {html.escape(s['name'])}, {s['finished']}/{s['total']} "
                      f"finished</li>" for s in info["stores"])
-    scen = ds.attrs.get("scenario", "")
     if len(info["stores"]) > 1:
-        scen = "\n\n".join(f"# {s['path']}\n{zstore.open_store(s['path']).attrs.get('scenario', '')}"
-                           for s in info["stores"])
+        scenario_html = "<h2>How the scenarios differ</h2>\n" + scenario_differences(
+            [s["name"] for s in info["stores"]], scenarios)
+    else:
+        scenario_html = f"<h2>Scenario</h2><pre>{html.escape(scenarios[0])}</pre>"
+    from ..core.version import VERSION
+
+    command = " ".join(["spms-mc", *sys.argv[1:]]) if Path(sys.argv[0]).name in ("spms-mc", "__main__.py") \
+        else f"spms_mc.report.pages.report({[str(s['path']) for s in info['stores']]!r}, {str(out_dir)!r})"
+    made = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    versions = sorted({str(zstore.open_store(s["path"]).attrs.get("version_spms_mc", "?")) for s in info["stores"]})
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>spms_mc report</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}
@@ -485,12 +534,13 @@ img{{max-width:100%}} table{{border-collapse:collapse}} td,th{{border:1px solid 
 pre{{background:#f4f4f4;padding:1em;overflow:auto}} .warn{{color:#a40;font-weight:bold}}</style></head>
 <body><h1>spms_mc report</h1>
 <ul>{stores}</ul>
-<p>root seed {html.escape(str(ds.attrs.get("root_seed", "?")))}; spms_mc {html.escape(str(ds.attrs.get("version_spms_mc", "?")))}</p>
+<p>root seed {html.escape(str(ds.attrs.get("root_seed", "?")))}; runs made with spms_mc {html.escape(", ".join(versions))}; this report by spms_mc {html.escape(VERSION)} on {made}</p>
+<p>command: <code>{html.escape(command)}</code></p>
 {missing}
 <h2>Summary at the last tick (mean ± std across members)</h2>
 <table><tr>{head}</tr>{body}</table>
 {chr(10).join(blocks)}
-<h2>Scenario</h2><pre>{html.escape(scen)}</pre>
+{scenario_html}
 </body></html>
 """
     (out / "index.html").write_text(page)

@@ -186,3 +186,24 @@ def test_stores_that_are_not_common_seed_runs_are_refused_unless_allowed(tmp_pat
         assert what in str(err.value)
     page = rep.report(paths, tmp_path / "out", allow_different=True).read_text()
     assert "not common-seed runs" in page and "on the same seeds" not in page
+
+
+def test_report_cleans_its_own_old_files_and_shows_command_date_and_differences(tmp_path):
+    paths = []
+    for name, over in (("a", {"sumsy.demurrage": 0.05}), ("b", {})):
+        sc = spms_mc.load_scenario("sumsy", {"population.households": 60, "run.ticks": 120, "name": name, **over})
+        paths.append(tmp_path / f"{name}.zarr")
+        spms_mc.run_ensemble(sc, members=2, seed=3, store=paths[-1], scheduler="sync")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sweep.png").write_bytes(b"stale")  # a figure this report does not draw
+    (out / "mine.txt").write_text("keep")
+    page = rep.report(paths, out).read_text()
+    assert not (out / "sweep.png").exists() and (out / "mine.txt").read_text() == "keep"
+    assert "command: <code>" in page and " UTC" in page and "this report by spms_mc" in page
+    assert "How the scenarios differ" in page and "sumsy.demurrage" in page and "[run]" not in page
+    # one account: no distribution panels
+    one = spms_mc.load_scenario("gl_sim")
+    spms_mc.run_ensemble(one, members=1, seed=0, store=tmp_path / "one.zarr", scheduler="sync")
+    rep.report(tmp_path / "one.zarr", tmp_path / "one")
+    assert not (tmp_path / "one" / "lorenz.png").exists() and not (tmp_path / "one" / "fan_charts.png").exists()
