@@ -226,6 +226,32 @@ def compare_cmd(regimes, sets, seed, members, out, scheduler, workers, resume, o
 
 @cli.command()
 @click.argument("store", type=click.Path())
+def status(store):
+    """How far STORE (an ensemble store or a `compare` folder) is: members done and missing, per
+    regime and grid point; exit 0 when complete, 1 when members are missing."""
+    from ..ensemble.compare import is_compare_store, regime_stores
+    from ..ensemble.store import done_mask, open_store
+
+    stores = regime_stores(store) if is_compare_store(store) else [Path(store)]
+    missing_total = 0
+    for path in stores:
+        ds = open_store(path)  # a StoreError (exit 2) names what the path is not
+        done = done_mask(path)
+        members = done.shape[-1]
+        grid = done.reshape(-1, members)
+        missing = [int(m) for m in np.flatnonzero(grid.min(axis=0) == 0)]
+        missing_total += int((grid == 0).sum())
+        where = f", {grid.shape[0]} grid points" if grid.shape[0] > 1 else ""
+        shown = ", ".join(str(m) for m in missing[:20]) + (" ..." if len(missing) > 20 else "")
+        click.echo(f"{path}: {ds.attrs.get('scenario_name', path.stem)}, {int(grid.sum())} of {grid.size} tasks done "
+                   f"({members} members{where})" + (f"; members not finished: {shown}" if missing else "; complete"))
+    if missing_total:
+        click.echo("run the same command with --resume to complete it")
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("store", type=click.Path())
 @click.option("--out", "out", required=True, type=click.Path(), help="output file")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default=None,
               help="csv or parquet (default: from the --out suffix)")

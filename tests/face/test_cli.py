@@ -152,3 +152,17 @@ def test_bench_quick_prints_ratios():
                  "cete_tick"):
         assert name in r.stdout
     assert "read_modify_write" in r.stdout and "scatter_add" in r.stdout
+
+
+def test_status_reports_members_done_and_missing(tmp_path):
+    import zarr
+
+    path = tmp_path / "s.zarr"
+    sc = spms_mc.load_scenario("sumsy", {"population.households": 50, "run.ticks": 60})
+    spms_mc.run_ensemble(sc, members=3, seed=0, store=path, scheduler="sync")
+    r = cli("status", str(path))
+    assert "3 of 3 tasks done (3 members); complete" in r.stdout
+    zarr.open_array(str(path / "done"), mode="r+")[1] = 0  # as if member 1 had been killed
+    r = cli("status", str(path), check=False)
+    assert r.returncode == 1 and "2 of 3 tasks done" in r.stdout and "members not finished: 1" in r.stdout
+    assert "--resume" in r.stdout
