@@ -92,9 +92,13 @@ def compare(regimes, *, members: int = 8, seed: int = 0, store="compare", overri
         if not (resume or overwrite):
             raise CompareError(f"{folder} already holds a comparison; pass --resume to complete it or --overwrite "
                                f"to replace it")
-        if resume and json.loads(old.read_text()) != manifest:
+        before = json.loads(old.read_text())
+        same = {k: v for k, v in before.items() if k != "members"} == {k: v for k, v in manifest.items()
+                                                                        if k != "members"}
+        if resume and not (same and manifest["members"] >= before["members"]):
             raise CompareError(f"{folder} holds a different comparison ({old.read_text().strip()}); accepted: the "
-                               f"same regimes, members, seed and overrides with --resume, or --overwrite")
+                               f"same regimes, seed and overrides with --resume (as many members or more: more grow "
+                               f"every regime), or --overwrite")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).write_text(json.dumps(manifest, sort_keys=True))
     total = members * len(names)

@@ -228,7 +228,7 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     path = Path(store)
     vers = versions()
     toml_text = sc.to_toml()
-    fp = zstore.fingerprint(toml_text, seed, members, vers)
+    fp = zstore.fingerprint(toml_text, seed, vers)
     grid = sc.grid()
     sweep_dims = tuple(k for k, _ in sc.sweep)
     point_toml = {pos: s.to_toml() for pos, s in grid}
@@ -245,10 +245,18 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     if path.exists():
         if not resume:
             raise zstore.StoreError(f"{path} exists; pass --resume to complete it or --overwrite to replace it")
-        done, note = zstore.resume_state(path, fp, {"scenario": toml_text, "seed": str(seed), "members": members,
+        done, note = zstore.resume_state(path, fp, {"scenario": toml_text, "seed": str(seed),
                                                     "versions": vers})  # None: an interrupted creation
         if note:
             notes.append(_note(note))
+        have = done.shape[-1] if done is not None else members
+        if members < have:
+            raise zstore.StoreError(f"{path} holds {have} members; --members {members} would leave some out; "
+                                    f"accepted: --members {have} or more with --resume (more grows the ensemble)")
+        if members > have:  # member i does not depend on the count: the new members join the store
+            zstore.grow(path, members)
+            done = zstore.done_mask(path)
+            notes.append(_note(f"{path}: grown from {have} to {members} members"))
     path_existed = done is not None
     if path_existed:
         tasks = [(pos, m) for pos, m in tasks if not done[pos + (m,)]]

@@ -68,12 +68,13 @@ def result_versions(versions: dict) -> dict:
     return keep
 
 
-def fingerprint(scenario_toml: str, seed: int, members: int, versions: dict) -> str:
+def fingerprint(scenario_toml: str, seed: int, versions: dict) -> str:
     """What must be equal for a resumed run to produce the bytes of an uninterrupted one: the
-    resolved scenario, the seed, the members, the store layout and :func:`result_versions`."""
+    resolved scenario, the seed, the store layout and :func:`result_versions`. Not the member count:
+    member i is the same whatever the count, so a store can grow (:func:`grow`)."""
     keep = result_versions(versions)
-    blob = json.dumps({"scenario": scenario_toml, "seed": str(seed), "members": members,
-                       "layout": LAYOUT_VERSION, "versions": keep}, sort_keys=True)
+    blob = json.dumps({"scenario": scenario_toml, "seed": str(seed), "layout": LAYOUT_VERSION, "versions": keep},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -230,10 +231,9 @@ def _what_differs(attrs: dict, what: dict | None) -> str:
     if not what:
         return ""
     stored = {"scenario": attrs.get("scenario"), "seed": str(attrs.get("root_seed")),
-              "members": attrs.get("members"),
               "versions": result_versions({k[len("version_"):]: v for k, v in attrs.items()
                                            if k.startswith("version_")})}
-    diff = [k for k in ("scenario", "seed", "members") if str(stored[k]) != str(what.get(k))]
+    diff = [k for k in ("scenario", "seed") if str(stored[k]) != str(what.get(k))]
     now = result_versions(what.get("versions", {}))
     diff += [f"{k} {stored['versions'].get(k)} -> {now[k]}" for k in now if stored["versions"].get(k) != now[k]]
     return f"; differs: {', '.join(diff)}" if diff else ""
@@ -251,7 +251,7 @@ def resume_state(path, fp: str, what: dict | None = None) -> tuple[np.ndarray | 
     if attrs and "fingerprint" in attrs:
         if attrs["fingerprint"] != fp:
             raise StoreError(
-                f"{path} belongs to a different run (the resolved scenario, seed, members or the versions results "
+                f"{path} belongs to a different run (the resolved scenario, seed or the versions results "
                 f"depend on differ: fingerprint {str(attrs['fingerprint'])[:12]} != {fp[:12]}"
                 f"{_what_differs(attrs, what)}); refusing to resume into it - use another --out or --overwrite")
         if not _finished_any(path):
@@ -284,6 +284,29 @@ def write_member(path, ds: xr.Dataset, position: tuple = (), sweep_dims: tuple =
     lead = tuple(sweep_dims) + ("member",)
     flag = xr.Dataset({"done": (lead, np.ones((1,) * len(lead), np.int8))})
     flag.to_zarr(path, region=region, zarr_format=3, consolidated=False)
+
+
+def grow(path, members: int) -> None:
+    """Give the store at ``path`` ``members`` members (more than it has): every array with a
+    ``member`` dimension is resized, the new members' ``done`` flags read 0 (the array's fill
+    value) and the ``member`` coordinate is extended; the members it has are untouched."""
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r+", zarr_format=3)
+    have = int(group.attrs["members"])
+    if members <= have:
+        raise StoreError(f"{path} has {have} members; growing it needs more (got {members})")
+    for name, arr in group.arrays():
+        dims = tuple(arr.metadata.dimension_names or ())
+        if "member" not in dims:
+            continue
+        axis = dims.index("member")
+        shape = list(arr.shape)
+        shape[axis] = members
+        arr.resize(tuple(shape))
+        if name == "member":
+            arr[have:members] = np.arange(have, members, dtype=arr.dtype)
+    group.attrs["members"] = members
 
 
 def consolidate(path) -> None:

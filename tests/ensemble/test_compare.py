@@ -90,6 +90,9 @@ def test_a_comparison_is_not_overwritten_by_accident_and_resumes(cmp, tmp_path):
     again = compare(["ai_bau", "cete", "predistribution"], members=3, seed=11, store=path, scheduler="sync",
                     resume=True, overrides=manifest["overrides"])
     assert again["regime"].size == 3
+    with pytest.raises(CompareError, match="different comparison"):  # fewer members: refused
+        compare(["ai_bau", "cete", "predistribution"], members=2, seed=11, store=path, scheduler="sync",
+                resume=True, overrides=manifest["overrides"])
 
 
 def test_a_finished_store_opens_with_plain_xarray_without_a_warning(cmp):

@@ -98,20 +98,35 @@ def test_resume_refuses_a_different_run_and_existing_store_needs_a_flag(tmp_path
     with pytest.raises(zstore.StoreError, match="--resume .* or --overwrite"):
         spms_mc.run_ensemble(sc, members=2, seed=1, store=path, scheduler="sync")
     for other, what in ((dict(scenario=sc.with_overrides({"sumsy.demurrage": 0.02}), members=2, seed=1), "scenario"),
-                        (dict(scenario=sc, members=3, seed=1), "members"),
                         (dict(scenario=sc, members=2, seed=2), "seed")):
         with pytest.raises(zstore.StoreError, match=f"belongs to a different run.*differs: {what}"):
             spms_mc.run_ensemble(store=path, scheduler="sync", resume=True, **other)
+    with pytest.raises(zstore.StoreError, match="holds 2 members; --members 1 would leave some out"):
+        spms_mc.run_ensemble(sc, members=1, seed=1, store=path, scheduler="sync", resume=True)
     again = spms_mc.run_ensemble(sc, members=2, seed=1, store=path, scheduler="sync", resume=True)
     assert again["done"].values.tolist() == [1, 1]
     # a patch release of numpy or numba changes no result: the fingerprint ignores it
     vers = {"spms_mc": "1.2.3", "numpy": "2.3.1", "numba": "0.68.1", "xarray": "2025.1"}
-    same = zstore.fingerprint("x", 1, 2, vers)
-    assert zstore.fingerprint("x", 1, 2, {**vers, "numpy": "2.3.5", "numba": "0.68.2", "xarray": "2026.1"}) == same
-    assert zstore.fingerprint("x", 1, 2, {**vers, "numba": "0.69.0"}) != same
-    assert zstore.fingerprint("x", 1, 2, {**vers, "spms_mc": "1.2.4"}) != same
+    same = zstore.fingerprint("x", 1, vers)
+    assert zstore.fingerprint("x", 1, {**vers, "numpy": "2.3.5", "numba": "0.68.2", "xarray": "2026.1"}) == same
+    assert zstore.fingerprint("x", 1, {**vers, "numba": "0.69.0"}) != same
+    assert zstore.fingerprint("x", 1, {**vers, "spms_mc": "1.2.4"}) != same
     fresh = spms_mc.run_ensemble(sc, members=2, seed=2, store=path, scheduler="sync", overwrite=True)
     assert fresh.attrs["root_seed"] == "2"
+
+
+def test_resume_with_more_members_grows_the_store_into_the_larger_ensemble(tmp_path):
+    from spms_mc.core.config import parse_sweeps
+
+    sc = spms_mc.load_scenario("sumsy", {**SMALL, **parse_sweeps(["sumsy.demurrage=0.05,0.1"])})
+    grown = tmp_path / "grown.zarr"
+    spms_mc.run_ensemble(sc, members=2, seed=4, store=grown, scheduler="sync")
+    ds = spms_mc.run_ensemble(sc, members=5, seed=4, store=grown, scheduler="sync", resume=True).load()
+    fresh = spms_mc.run_ensemble(sc, members=5, seed=4, store=tmp_path / "fresh.zarr", scheduler="sync").load()
+    assert ds["done"].values.all() and ds.attrs["members"] == 5
+    assert ds["member"].values.tolist() == [0, 1, 2, 3, 4]
+    for v in fresh.data_vars:
+        assert np.array_equal(ds[v].values, fresh[v].values, equal_nan=True), v
 
 
 def _done_count(path) -> int:
