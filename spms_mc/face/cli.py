@@ -202,7 +202,8 @@ def report(stores, out, lorenz_ticks, allow_different):
 @click.option("--scheduler", default="local", show_default=True, metavar="local|sync|tcp://HOST:PORT",
               help="as for `run`")
 @click.option("--workers", default=None, type=click.IntRange(1), help="local workers (default: sized to the machine)")
-@click.option("--resume", is_flag=True, help="complete an interrupted comparison (same regimes and seed; more --members grow it)")
+@click.option("--resume", is_flag=True,
+              help="complete an interrupted comparison (same regimes and seed; more --members grow it)")
 @click.option("--overwrite", is_flag=True, help="replace an existing comparison")
 @click.option("--quiet", is_flag=True, help="no progress display")
 def compare_cmd(regimes, sets, seed, members, out, scheduler, workers, resume, overwrite, quiet):
