@@ -77,7 +77,8 @@ def show(scenario, sets):
 @click.option("--backend", default=None, type=click.Choice(["cpu", "cuda"]), help="overrides run.backend")
 @click.option("--gpu-batch", default=None, type=click.IntRange(1),
               help="with --backend cuda: members advanced together on one GPU (default: as many as fit)")
-@click.option("--resume", is_flag=True, help="complete an interrupted store (same scenario and seed); with more --members, grow it")
+@click.option("--resume", is_flag=True,
+              help="complete an interrupted store (same scenario and seed); with more --members, grow it")
 @click.option("--overwrite", is_flag=True, help="replace an existing store")
 @click.option("--job", "job_opts", multiple=True, metavar="KEY=VALUE",
               help="slurm/pbs job option (cores, memory, walltime, queue, account, processes, ...)")

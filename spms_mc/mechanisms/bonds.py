@@ -40,10 +40,11 @@ when the fees it paid over the year exceeded ``integration_threshold`` x its pro
 firms have. Integration is permanent. Reported: the fee base, the fee revenue and the coverage
 ratio, fee revenue over the debt service due.
 
-**The surplus.** At each year's start, before that period's fees, the authority keeps a reserve equal to the debt service due
-over the year just ended and pays the rest of its money to every eligible household in equal parts
-(``floor``; the remainder stays): the public owns the capacity, so fees beyond what the bonds need -
-and every fee once the last vintage is repaid - are its dividend.
+**The surplus.** At each year's start, before that period's fees, the authority keeps a reserve
+equal to the debt service due over the year just ended and pays the rest of its money to every
+eligible household in equal parts (``floor``; the remainder stays): the public owns the capacity,
+so fees beyond what the bonds need - and every fee once the last vintage is repaid - are its
+dividend.
 
 Bonds count in net wealth at face (coupon bonds) or at face discounted at ``rate`` to maturity
 (zero-coupon). This module owns ``[bonds]``, the institution ``bond_authority``, the array
