@@ -33,8 +33,10 @@ DESCRIPTIONS = {
     "tracked_balance": ("currency units", "balance of each tracked account"),
     "balances": ("currency units", "every account's balance at the snapshot ticks (households, then firms)"),
     "top1_cross_tick": ("ticks", "first sampled tick at which the top-1 % share of household net wealth (of "
-                                 "money where the regime has no other holdings) reaches run.lock_in_threshold "
-                                 "(NaN: never) - the lock-in monitor of the predistribution essay, docs/sources.md"),
+                                 "money where the regime has no other holdings, or where net wealth is no base for "
+                                 "shares: its total not positive or a share outside [0, 1]; attribute `base`) "
+                                 "reaches run.lock_in_threshold (NaN: never) - the lock-in monitor of the "
+                                 "predistribution essay, docs/sources.md"),
     "gini_wealth": ("1", "Gini coefficient of household net wealth (money + equity at capitalised dividends - loans). "
                          "Net wealth can be negative: the Gini then compares gaps with a mean pulled down by the "
                          "debts and can exceed 1, so read it beside the top shares (top1_share_wealth, "
@@ -73,6 +75,16 @@ def long_name(description: str) -> str:
         if 0 < k < cut:
             cut = k
     return description[:cut]
+
+
+def shares_are_meaningful(stats: dict[str, np.ndarray]) -> bool:
+    """Whether shares of this distribution mean what they say: its total is positive and every
+    sampled top-1 % share lies in [0, 1] (not so where debts outweigh the assets, as with money
+    created only as loans)."""
+    top1, mean = np.asarray(stats["top1_share"]), np.asarray(stats["mean_balance"])
+    sampled = np.isfinite(top1)
+    return bool(sampled.any() and np.all((top1[sampled] >= 0) & (top1[sampled] <= 1))
+                and np.all(mean[np.isfinite(mean)] > 0))
 
 
 def first_crossing(values: np.ndarray, ticks: np.ndarray, threshold: float) -> np.ndarray:
@@ -122,7 +134,10 @@ def to_dataset(res: RunResult) -> xr.Dataset:
         data[name] = (dims_t, (v * scale if unit == "currency units" else v.astype(float))[None])
     if res.snapshots is not None:
         data["balances"] = (("member", "snapshot", "account"), res.snapshots[None] * scale)
-    top1 = res.stats_wealth.get("top1_share", res.stats["top1_share"])  # of net wealth where there is one
+    top1 = res.stats["top1_share"]
+    base = "money"
+    if res.stats_wealth and shares_are_meaningful(res.stats_wealth):  # of net wealth where it is a base for shares
+        top1, base = res.stats_wealth["top1_share"], "net wealth"
     data["top1_cross_tick"] = (("member",), first_crossing(top1[None], res.ticks, sc.run.lock_in_threshold))
     for m in registry.enabled(sc):
         for name, (series, threshold) in m.crossings.items():
@@ -150,6 +165,7 @@ def to_dataset(res: RunResult) -> xr.Dataset:
     for name, (units, desc) in descriptions().items():
         if name in ds:
             ds[name].attrs.update(long_name=long_name(desc), units=units, description=desc)
+    ds["top1_cross_tick"].attrs["base"] = base
     ds["tick"].attrs.update(long_name="tick", units="ticks", description="ticks completed when the sample was taken")
     ds["quantile"].attrs.update(long_name="population share", units="1",
                                 description="population share (poorest first)")

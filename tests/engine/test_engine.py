@@ -260,3 +260,17 @@ def test_every_variable_has_a_long_name_units_and_a_description():
         attrs = ds[v].attrs
         assert attrs.get("long_name") and attrs.get("units") and attrs.get("description"), v
         assert len(attrs["long_name"]) <= len(attrs["description"])
+
+
+def test_the_lock_in_monitor_reads_money_where_net_wealth_is_no_base_for_shares():
+    from spms_mc.engine.output import first_crossing
+
+    # money created only as loans: household net wealth sums to about nothing, its "top-1 % share" is
+    # above 1 - no share at all; the monitor reads the shares of money instead
+    credit = spms_mc.simulate(spms_mc.load_scenario("bank_credit", {"population.households": 500}))
+    assert float(credit["top1_share_wealth"].max()) > 1
+    assert credit["top1_cross_tick"].attrs["base"] == "money"
+    want = first_crossing(credit["top1_share"].values, credit["tick"].values, 0.4)
+    assert np.array_equal(credit["top1_cross_tick"].values, want, equal_nan=True) and np.isfinite(want).all()
+    bau = spms_mc.simulate(spms_mc.load_scenario("ai_bau", {"population.households": 500, "run.ticks": 720}))
+    assert bau["top1_cross_tick"].attrs["base"] == "net wealth"
