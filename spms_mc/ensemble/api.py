@@ -7,11 +7,19 @@ from .fanout import run_ensemble as _run
 
 
 def run_ensemble(scenario, members: int = 1, seed: int = 0, store="ensemble.zarr", **kwargs):
-    """Run an ensemble (members x sweep grid) into a zarr v3 store; returns it opened lazily.
+    """Run an ensemble (members x sweep grid) into a zarr v3 store; returns it opened lazily. With
+    ``store=None`` the ensemble runs through a temporary store, removed afterwards, and comes back
+    as an in-memory Dataset.
 
     See :func:`spms_mc.ensemble.fanout.run_ensemble_with_summary` for the options (scheduler,
     workers, resume, overwrite, progress, jobqueue, dry_run).
     """
+    if store is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="spms_mc_") as tmp:
+            out = _run(scenario, members, seed, f"{tmp}/ensemble.zarr", **kwargs)
+            return out if isinstance(out, str) else _open(f"{tmp}/ensemble.zarr").load()
     out = _run(scenario, members, seed, store, **kwargs)
     return out if isinstance(out, str) else _open(store)
 

@@ -250,3 +250,13 @@ def test_bad_scheduler_and_members():
         spms_mc.run_ensemble("sumsy", store="x.zarr", scheduler="mpi")
     with pytest.raises(ScenarioError, match="members must be a positive integer"):
         spms_mc.run_ensemble("sumsy", members=0, store="x.zarr")
+
+
+def test_an_ensemble_without_a_store_comes_back_in_memory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sc = spms_mc.load_scenario("sumsy", SMALL)
+    ds = spms_mc.run_ensemble(sc, members=2, seed=5, store=None, scheduler="sync")
+    assert not list(tmp_path.iterdir())  # nothing written here
+    one = spms_mc.simulate(sc, seed=5, member=1)
+    assert np.array_equal(ds["money_stock"].isel(member=1).values, one["money_stock"].isel(member=0).values)
+    assert ds["done"].values.all() and not ds["money_stock"].chunks  # loaded, not lazy
