@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = lock_in_study(households=args.households, members=args.members, seed=args.seed)
     q = out["years_quantile"]
-    speed, share = "economy.automation_years", "wealth.owner_share_of_ai_profits"
+    speed, share = "economy_automation_years", "wealth_owner_share_of_ai_profits"
     print(f"ai_bau: years from 2019 until the top 1 % hold {out.attrs['threshold']:.0%} of net wealth "
           f"({args.members} members, {args.households} households): median [5 %, 95 %]")
     print("| automation_years | " + " | ".join(f"owner share {v:g}" for v in q[share].values) + " |")

@@ -248,6 +248,11 @@ class Scenario:
         return out
 
     @property
+    def sweep_dims(self) -> tuple[str, ...]:
+        """The output dimension of each swept key (:func:`sweep_dim`), in the order of ``sweep``."""
+        return tuple(sweep_dim(k) for k, _ in self.sweep)
+
+    @property
     def grid_shape(self) -> tuple[int, ...]:
         return tuple(len(v) for _, v in self.sweep)
 
@@ -385,6 +390,13 @@ def unsweepable() -> tuple[str, ...]:
 MAX_GRID = 100_000
 
 
+def sweep_dim(key: str) -> str:
+    """The dimension a swept dotted key gets in the output: ``sumsy.demurrage`` -> ``sumsy_demurrage``,
+    a Python identifier, so ``ds.sel(sumsy_demurrage=0.02)`` works; the coordinate keeps the dotted key
+    in its ``key`` attribute."""
+    return key.replace(".", "_")
+
+
 def _sweep(sc: Scenario, raw: Any) -> tuple:
     """Validate a [sweep] table: {dotted key: [values]}; every grid point is validated too."""
     if not isinstance(raw, dict):
@@ -408,6 +420,10 @@ def _sweep(sc: Scenario, raw: Any) -> tuple:
             except ScenarioError as exc:
                 raise ScenarioError(f"in [sweep]: {exc}") from None
         out.append((k, tuple(values)))
+    dims = [sweep_dim(k) for k, _ in out]
+    if len(set(dims)) < len(dims):
+        raise ScenarioError(f"[sweep] keys {[k for k, _ in out]} give the same dimension names {dims}; "
+                            f"accepted: keys that differ in more than '.' and '_'")
     if math.prod(len(v) for _, v in out) > MAX_GRID:
         raise ScenarioError(f"[sweep] grid has more than {MAX_GRID} points")
     if len(out) > 1:  # combinations can be invalid although each value is fine on its own

@@ -4,7 +4,8 @@ The engine's own variables are described here (:data:`DESCRIPTIONS`); each mecha
 outputs (:attr:`~spms_mc.core.registry.Mechanism.outputs`), and :func:`descriptions` joins them.
 
 Money variables are float64 in currency units; the exact ledger (``flows_created``,
-``flows_destroyed``) is int64 in minor units. Every variable carries ``units`` and ``description``
+``flows_destroyed``) is int64 in minor units, and the same flows in currency units are
+``money_created``, ``money_destroyed``. Every variable carries ``units`` and ``description``
 attributes; the dataset attributes hold the resolved scenario TOML, the root seed and package
 versions.
 """
@@ -23,6 +24,10 @@ DESCRIPTIONS = {
     "money_stock": ("currency units", "money stock: all accounts, institutional accounts included"),
     "flows_created": ("minor units", "money created per ledger flow during the interval ending at the sample"),
     "flows_destroyed": ("minor units", "money destroyed per ledger flow during the interval ending at the sample"),
+    "money_created": ("currency units", "money created per ledger flow during the interval ending at the sample "
+                                        "(flows_created in currency units)"),
+    "money_destroyed": ("currency units", "money destroyed per ledger flow during the interval ending at the sample "
+                                          "(flows_destroyed in currency units)"),
     "gini": ("1", "Gini coefficient of household balances"),
     "top1_share": ("1", "share of household money held by the richest 1 %"),
     "top10_share": ("1", "share of household money held by the richest 10 %"),
@@ -114,6 +119,8 @@ def to_dataset(res: RunResult) -> xr.Dataset:
         "money_stock": (dims_t, res.money_stock[None] * scale),
         "flows_created": (dims_t + ("flow",), res.flows_created[None]),
         "flows_destroyed": (dims_t + ("flow",), res.flows_destroyed[None]),
+        "money_created": (dims_t + ("flow",), res.flows_created[None] * scale),
+        "money_destroyed": (dims_t + ("flow",), res.flows_destroyed[None] * scale),
         "lorenz": (dims_t + ("quantile",), res.lorenz[None]),
     }
     for name in STAT_NAMES:

@@ -93,7 +93,7 @@ class SpmsAccessor:
 
     def to_dataframe(self, variables=None):
         """The sampled series as a long pandas DataFrame: columns ``regime`` (a comparison), one per
-        swept key (its dotted name), ``member``, ``tick`` and one per variable (every variable on
+        swept key (named by the dotted key, e.g. ``sumsy.demurrage``), ``member``, ``tick`` and one per variable (every variable on
         (..., member, time) without further dimensions, unless ``variables`` names them). Money in
         currency units, as in the Dataset; the exact per-flow integers stay in the Dataset."""
         ds = self._ds
@@ -114,7 +114,8 @@ class SpmsAccessor:
             time = df["time"].to_numpy()
             df["tick"] = time if "time" in ds.indexes else np.asarray(ds["tick"].values)[time]
         order = [d for d in ("regime",) if d in df] + sorted(d for d in lead if d != "regime" and d in df)
-        return df[order + ["member", "tick"] + names]
+        df = df[order + ["member", "tick"] + names]
+        return df.rename(columns={d: ds[d].attrs["key"] for d in order if "key" in ds[d].attrs})
 
     def missing(self) -> int:
         if "done" not in self._ds:

@@ -230,7 +230,7 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     toml_text = sc.to_toml()
     fp = zstore.fingerprint(toml_text, seed, vers)
     grid = sc.grid()
-    sweep_dims = tuple(k for k, _ in sc.sweep)
+    sweep_dims = sc.sweep_dims
     point_toml = {pos: s.to_toml() for pos, s in grid}
     tasks = [(pos, m) for pos, _ in grid for m in range(members)]
     total = len(tasks)
@@ -275,7 +275,7 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
             first_batch = None
             first = _local_dataset(point_toml[pos], seed, m, tick_progress)
         attrs = {"fingerprint": fp, "scenario": toml_text, "root_seed": str(seed), "members": members,
-                 "sweep": ",".join(sweep_dims)}
+                 "sweep": ",".join(k for k, _ in sc.sweep)}
         extra = None
         if sweep_dims:  # the closed form differs between grid points: a variable, not an attribute
             attrs["money_stock_closed_form"] = None

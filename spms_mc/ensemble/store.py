@@ -1,7 +1,8 @@
 """Zarr v3 ensemble stores: created once from a template, filled task by task, resumable.
 
 Layout: the in-memory dataset of one member with the sweep dimensions (one per swept key, named
-by the dotted key, e.g. ``sumsy.demurrage``) and ``member`` in front, every member-dependent
+by the key with ``_`` for ``.``, e.g. ``sumsy_demurrage``, the dotted key in the coordinate's ``key``
+attribute) and ``member`` in front, every member-dependent
 variable chunked one (grid point, member) per chunk. The store is created up front from a
 template (``to_zarr(compute=False)``: shapes, coordinates, attributes; nothing computed), then
 every task writes only its own region and, after its data, its ``done`` flag
@@ -46,7 +47,7 @@ import numpy as np
 import xarray as xr
 
 INT_FILL = np.iinfo(np.int64).min
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: sweep dimensions named sumsy_demurrage (not sumsy.demurrage)
 PARTIAL = ".partial-"
 PAUSE_ENV = "SPMS_MC_TEST_CREATE_PAUSE"
 STALE_AFTER_S = 24 * 3600  # a partial folder of another host is stale after this long
@@ -79,7 +80,9 @@ def fingerprint(scenario_toml: str, seed: int, versions: dict) -> str:
 
 
 def _template(first: xr.Dataset, sweep: tuple, members: int) -> xr.Dataset:
-    lead_dims = tuple(k for k, _ in sweep) + ("member",)
+    from ..core.config import sweep_dim
+
+    lead_dims = tuple(sweep_dim(k) for k, _ in sweep) + ("member",)
     lead_shape = tuple(len(v) for _, v in sweep) + (members,)
     data = {}
     for name, var in first.data_vars.items():
@@ -92,7 +95,8 @@ def _template(first: xr.Dataset, sweep: tuple, members: int) -> xr.Dataset:
     coords = {k: v for k, v in first.coords.items() if k != "member"}
     coords["member"] = np.arange(members, dtype=np.int64)
     for k, values in sweep:
-        coords[k] = np.asarray(values)
+        coords[sweep_dim(k)] = (sweep_dim(k), np.asarray(values), {"key": k, "long_name": k,
+                                                                "description": f"the swept scenario key {k}"})
     return xr.Dataset(data, coords=coords, attrs=first.attrs)
 
 

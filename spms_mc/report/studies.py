@@ -66,9 +66,9 @@ def convergence_study(demurrage=(0.01, 0.02, 0.05, 0.1), *, households=2000, mem
         "final_money_stock": final.mean("member"),
         "final_relative_error": conv["final_relative_error"].mean("member"),
         "convergence_tick": conv["convergence_tick"].mean("member"),
-        "convergence_tick_theory": ("sumsy.demurrage", np.array(theory, float)),
+        "convergence_tick_theory": ("sumsy_demurrage", np.array(theory, float)),
         "money_stock": ds["money_stock"].mean("member"),
-    }, attrs={"rtol": rtol, "households": households, "members": members}).rename({"sumsy.demurrage": "d"})
+    }, attrs={"rtol": rtol, "households": households, "members": members}).rename({"sumsy_demurrage": "d"})
 
 
 def gamma_gini(n: float) -> float:
@@ -180,7 +180,7 @@ def plot_lock_in(summary: xr.Dataset, path) -> None:
     import matplotlib.pyplot as plt
 
     q = summary["years_quantile"]
-    speed, share = "economy.automation_years", "wealth.owner_share_of_ai_profits"
+    speed, share = "economy_automation_years", "wealth_owner_share_of_ai_profits"
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for v in q[share].values:
         line = q.sel({share: v})
@@ -239,7 +239,7 @@ def lock_in_window_study(start_years=(0, 5, 10, 15, 20, 25), automation_years=(1
     sc = load_scenario(preset, over)
     ds = run_ensemble(sc, members=members, seed=seed, store=_store(store, f"{preset}_lock_in_window"),
                       scheduler=scheduler, overwrite=True).load()
-    ds = ds.rename({"reform.start_year": "start_year", "economy.automation_years": "automation_years"})
+    ds = ds.rename({"reform_start_year": "start_year", "economy_automation_years": "automation_years"})
     levels = (0.05, 0.5, 0.95)
     final = ds["top1_share_wealth"].isel(time=-1).drop_vars("tick", errors="ignore")
     years = ds["top1_cross_tick"] / sc.economy.ticks_per_year

@@ -134,6 +134,11 @@ def test_output_dataset_schema():
         assert v in ds and "units" in ds[v].attrs, v
     assert ds["flows_created"].dtype == np.int64
     assert ds["money_stock"].dtype == np.float64
+    # the flows in currency units beside the exact integers (100 minor units per unit here)
+    assert ds["money_created"].attrs["units"] == "currency units" and ds["money_created"].dtype == np.float64
+    assert ds.attrs["minor_units"] == 100
+    np.testing.assert_array_equal(np.round(ds["money_created"].values * 100), ds["flows_created"].values)
+    np.testing.assert_array_equal(np.round(ds["money_destroyed"].values * 100), ds["flows_destroyed"].values)
     assert ds.attrs["root_seed"] == "0"
     assert spms_mc.load_scenario("sumsy").with_overrides({}).to_toml() != ""
     # the scenario TOML in the attrs reproduces the run

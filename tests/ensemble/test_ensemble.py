@@ -66,16 +66,18 @@ def test_sweep_grid_lands_in_one_store(tmp_path):
                                          **parse_sweeps(["sumsy.demurrage=0.01,0.05,0.1",
                                                          "sumsy.guaranteed_income=1000,2000"])})
     ds = spms_mc.run_ensemble(sc, members=8, seed=4, store=tmp_path / "grid.zarr", scheduler="sync")
-    assert ds["money_stock"].dims == ("sumsy.demurrage", "sumsy.guaranteed_income", "member", "time")
-    assert ds.sizes["sumsy.demurrage"] == 3 and ds.sizes["sumsy.guaranteed_income"] == 2 and ds.sizes["member"] == 8
-    assert ds["sumsy.demurrage"].values.tolist() == [0.01, 0.05, 0.1]
-    assert ds["sumsy.guaranteed_income"].values.tolist() == [1000, 2000]
+    assert ds["money_stock"].dims == ("sumsy_demurrage", "sumsy_guaranteed_income", "member", "time")
+    assert ds.sizes["sumsy_demurrage"] == 3 and ds.sizes["sumsy_guaranteed_income"] == 2 and ds.sizes["member"] == 8
+    assert ds["sumsy_demurrage"].values.tolist() == [0.01, 0.05, 0.1]
+    assert ds["sumsy_guaranteed_income"].values.tolist() == [1000, 2000]
+    assert ds["sumsy_demurrage"].attrs["key"] == "sumsy.demurrage"  # the dotted key kept
+    assert ds.attrs["sweep"] == "sumsy.demurrage,sumsy.guaranteed_income"
     assert int(ds["done"].sum()) == 48
     # each grid point is the scenario with those values, and members keep their draws across points
     pt = sc.at((2, 0))
     assert pt.sumsy.demurrage == 0.1 and pt.sumsy.guaranteed_income == 1000 and not pt.sweep
     one = spms_mc.simulate(pt, seed=4, member=5)
-    got = ds["gini"].sel({"sumsy.demurrage": 0.1, "sumsy.guaranteed_income": 1000}).isel(member=5).values
+    got = ds["gini"].sel(sumsy_demurrage=0.1, sumsy_guaranteed_income=1000).isel(member=5).values  # keywords
     assert np.array_equal(got, one["gini"].values[0], equal_nan=True)
     np.testing.assert_allclose(ds["money_stock_closed_form"].values,
                                [[1e7, 2e7], [2e6, 4e6], [1e6, 2e6]])
