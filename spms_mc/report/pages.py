@@ -9,8 +9,13 @@ Figures (matplotlib, imported lazily - nothing of it in the simulation path):
 * ``lorenz.png`` - Lorenz curves at chosen ticks, median and 5-95 % band, with the equality line;
 * ``regimes.png`` - regime comparison panels when the data has a ``regime`` dimension (one store
   with that dim, or several stores given together, one regime each);
-* ``sweep.png`` - final values against the swept parameters (lines for one swept key, heat maps for
-  two or more) when the store has swept dimensions.
+* ``sweep.png`` - final values against the swept parameters when the store has swept dimensions:
+  for one swept key the median across members with its 5-95 % band as error bars (series sharing an
+  axis shifted sideways), for two or more heat maps of the median with each cell's band;
+* ``law.png`` - the household balances of the last snapshot (``run.snapshot_ticks``), pooled over
+  members, as a density histogram against the stationary law of the saving-propensity exchange
+  (exponential at lambda = 0, gamma of shape 1 + 3 lambda / (1 - lambda) above), with the
+  Kolmogorov-Smirnov distance, where that law applies (the exchange alone, no other mechanism).
 
 ``index.html`` embeds the figures, a summary table and the scenario that produced the data. A store
 with unfinished members is reported on its finished members, and the page says how many are
@@ -22,6 +27,7 @@ import base64
 import datetime
 import html
 import io
+import math
 import os
 import sys
 import tomllib
@@ -149,8 +155,10 @@ def grid_points(ds: xr.Dataset) -> list[dict]:
     return [{d: ds[d].values[i] if d in ds.coords else i for d, i in zip(dims, row)} for row in idx]
 
 
-def label(point: dict) -> str:
-    return ", ".join(f"{k} = {_fmt(v)}" for k, v in point.items()) or "all members"
+def label(point: dict, ds: xr.Dataset | None = None) -> str:
+    """A grid point in words; with ``ds``, each swept dimension named by its key (:func:`dim_label`)."""
+    return ", ".join(f"{dim_label(ds, k) if ds is not None else k} = {_fmt(v)}" for k, v in point.items()) \
+        or "all members"
 
 
 def _fmt(v) -> str:
@@ -201,7 +209,7 @@ def fig_money_stock(ds, plt):
             target = float(ds.attrs["money_stock_closed_form"])
         if target is not None and np.isfinite(target):
             ax.axhline(target, color="k", ls="--", lw=1, label="|eligible| x GI / d")
-        ax.set_title(label(point), fontsize=8)
+        ax.set_title(label(point, ds), fontsize=8)
         ax.set_xlabel("tick (days)")
         ax.set_ylabel("money stock (currency units)")
         ax.legend(fontsize=8, loc="lower right")
@@ -228,7 +236,7 @@ def fig_fan_charts(ds, plt):
     for ax, (var, title) in zip(axes.flat, SHARES):
         for k, point in enumerate(points):
             v = _sel(ds[var], point).transpose("member", "time").values
-            _band(ax, t, v, f"C{k}", label(point))
+            _band(ax, t, v, f"C{k}", label(point, ds))
         ax.set_title(f"{title}: median, 25-75 % and 5-95 % of members", fontsize=9)
         ax.set_xlabel("tick (days)")
         ax.set_ylabel(f"{title} (share, 0-1)")
@@ -248,6 +256,25 @@ REGIME_VARIABLES = (("labour_share", "labour share"), ("unemployment", "unemploy
                     ("sumsy_top1_share", "top-1 % share in the SuMSy run replayed"))
 
 
+GINIS = ("gini", "gini_wealth", "sumsy_gini")
+
+
+def _max(da) -> float:
+    v = np.asarray(da.values, float)
+    return float(np.nanmax(v)) if np.isfinite(v).any() else np.nan
+
+
+def gini_above_one_note(ds) -> str:
+    """A page note for each Gini that exceeds 1 somewhere (net wealth can be negative), else ''."""
+    above = [(v, _max(ds[v])) for v in GINIS if v in ds and _max(ds[v]) > 1]
+    if not above:
+        return ""
+    which = ", ".join(f"{v} (up to {m:.3g})" for v, m in above)
+    return (f"<p>A Gini above 1 ({html.escape(which)}) is no error: net wealth (money + equity - loans) can be "
+            f"negative, and the Gini then compares the gaps with a mean pulled down by the debts, so it is no "
+            f"longer bounded by 1. Read it beside the top shares.</p>")
+
+
 def fig_regime_variables(ds, plt):
     """Fan charts of the regime variables the store holds (None if it holds none)."""
     present = [(v, t) for v, t in REGIME_VARIABLES if v in ds]
@@ -260,11 +287,15 @@ def fig_regime_variables(ds, plt):
     t = _ticks(ds)
     for ax, (var, title) in zip(axes.flat, present):
         for k, point in enumerate(points):
-            _band(ax, t, _sel(ds[var], point).transpose("member", "time").values, f"C{k}", label(point))
+            _band(ax, t, _sel(ds[var], point).transpose("member", "time").values, f"C{k}", label(point, ds))
         if var == "top1_share_wealth":
             ax.axhline(LOCK_IN, color="k", lw=0.8, ls="--", label="lock-in threshold")
+        above = var in GINIS and _max(ds[var]) > 1
+        if above:
+            ax.axhline(1.0, color="k", lw=0.8, ls=":", label="Gini = 1 (the bound while no one is in debt)")
         unit = ds[var].attrs.get("units", "")
-        ax.set_title(f"{title}: median, 25-75 %, 5-95 %", fontsize=9)
+        ax.set_title(f"{title}: median, 25-75 %, 5-95 %" + ("\nabove 1: net wealth can be negative" if above else ""),
+                     fontsize=9)
         ax.set_xlabel("tick (days)")
         ax.set_ylabel(f"{title} ({unit})" if unit and unit != "1" else title)
     for ax in list(axes.flat)[len(present):]:
@@ -346,7 +377,7 @@ def fig_lorenz(ds, plt, ticks=None):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 lo, med, hi = np.nanquantile(lz, [0.05, 0.5, 0.95], axis=0)
             ax.fill_between(q, lo, hi, color=f"C{k}", alpha=0.25, lw=0)
-            ax.plot(q, med, color=f"C{k}", lw=1.5, label=label(point))
+            ax.plot(q, med, color=f"C{k}", lw=1.5, label=label(point, ds))
         ax.plot([0, 1], [0, 1], color="k", ls=":", lw=1, label="equality")
         ax.set_title(f"Lorenz curve at tick {tk} (median, 5-95 %)", fontsize=9)
         ax.set_xlabel("population share, poorest first")
@@ -383,34 +414,301 @@ def fig_regimes(ds, plt, different: str = ""):
     return fig
 
 
+BAND = (0.05, 0.5, 0.95)  # the across-member band of the sweep figure: 5 %, median, 95 %
+MARKERS = "osD^vPX*"
+
+
+def dim_label(ds, dim: str) -> str:
+    """The swept key a dimension stands for (its coordinate's ``key`` attribute, else its name)."""
+    return str(ds[dim].attrs.get("key", dim)) if dim in ds.variables else dim
+
+
+def final_values(da: xr.DataArray) -> xr.DataArray:
+    """Each member's value at the last sample of its grid point that any member reached (stores of
+    other lengths leave later samples empty): dims (lead dims..., member)."""
+    lead = [d for d in da.dims if d not in ("member", "time")]
+    v = da.transpose(*lead, "member", "time").values.astype(float)
+    sampled = np.isfinite(v).any(axis=-2)
+    last = v.shape[-1] - 1 - np.argmax(sampled[..., ::-1], axis=-1)
+    out = np.take_along_axis(v, np.broadcast_to(last[..., None, None], v.shape[:-1] + (1,)), axis=-1)[..., 0]
+    return xr.DataArray(out, dims=(*lead, "member"), coords={d: da[d] for d in lead if d in da.coords})
+
+
+def member_band(values: np.ndarray) -> np.ndarray:
+    """The 5 %, 50 % and 95 % quantiles across members (last axis) of ``values``: (3, ...)."""
+    with warnings.catch_warnings():  # points where every member is undefined
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanquantile(values, BAND, axis=-1)
+
+
+def sweep_panels(ds) -> list[tuple[str, str, list[tuple[str, xr.DataArray]]]]:
+    """The sweep figure's panels: (title, y label, [(series name, final values (lead dims...,
+    member))]). One store: the three shares share a panel (money stock / closed form its own);
+    several regimes: one panel per statistic, one series per regime."""
+    stats = [("gini", "Gini"), ("top1_share", "top-1 % share"), ("bottom50_share", "bottom-50 % share")]
+    finals = {v: final_values(ds[v]) for v, _ in stats}
+    if "money_stock_closed_form" in ds and np.isfinite(np.asarray(ds["money_stock_closed_form"].values, float)).any():
+        finals["money_ratio"] = final_values(ds["money_stock"]) / ds["money_stock_closed_form"]
+        stats.append(("money_ratio", "money stock / closed form"))
+    if "regime" not in lead_dims(ds):
+        panels = [("final inequality", "share (0-1)", [(name, finals[v]) for v, name in stats[:3]])]
+        if "money_ratio" in finals:
+            panels.append(("final money stock / |eligible| x GI / d", "ratio", [(stats[3][1], finals["money_ratio"])]))
+        return panels
+    regimes = list(ds["regime"].values)
+    return [(f"final {name}", "ratio" if v == "money_ratio" else "share (0-1)",
+             [(str(r), finals[v].sel(regime=r, drop=True)) for r in regimes[:MAX_LINES]])
+            for v, name in stats[:2] + stats[3:]]
+
+
+def _dodge(x: np.ndarray, n: int) -> np.ndarray:
+    """x offsets of n series sharing an axis: spread over 15 % of the smallest gap between x values."""
+    if n < 2:
+        return np.zeros(max(n, 1))
+    ux = np.unique(x[np.isfinite(x)])
+    gap = float(np.min(np.diff(ux))) if ux.size > 1 else (abs(float(ux[0])) if ux.size and ux[0] else 1.0)
+    return (np.arange(n) - (n - 1) / 2) * 0.15 * gap / (n - 1)
+
+
 def fig_sweep(ds, plt):
+    """Final values against the swept keys: for one swept key, the median across members with its
+    5-95 % band as error bars, series sharing an axis dodged; for two or more, heat maps of the
+    median with each cell's band written in it (or, for large grids, a second row of band widths)."""
     dims = [d for d in lead_dims(ds) if d != "regime"]
-    final = ds.isel(time=-1).mean("member")
-    variables = [("gini", "final Gini (mean over members)"), ("top1_share", "final top-1 % share")]
-    if "money_stock_closed_form" in ds:
-        rel = (ds["money_stock"].isel(time=-1) / ds["money_stock_closed_form"]).mean("member")
-        final = final.assign(money_ratio=rel)
-        variables.append(("money_ratio", "final money stock / closed form"))
-    fig, axes = plt.subplots(1, len(variables), figsize=(5.2 * len(variables), 4.2), squeeze=False,
-                             layout="constrained")
-    for ax, (var, title) in zip(axes.flat, variables):
-        da = final[var]
-        rest = {d: 0 for d in da.dims if d not in dims[:2]}
-        da = da.isel(rest) if rest else da
-        if len(dims) == 1:
-            ax.plot(ds[dims[0]].values, da.values, marker="o")
-            ax.set_xlabel(dims[0])
-            ax.set_ylabel(title)
-        else:
-            img = ax.imshow(da.transpose(dims[0], dims[1]).values, origin="lower", aspect="auto", cmap="viridis")
-            ax.set_yticks(range(ds.sizes[dims[0]]), [_fmt(v) for v in ds[dims[0]].values])
-            ax.set_xticks(range(ds.sizes[dims[1]]), [_fmt(v) for v in ds[dims[1]].values])
-            ax.set_ylabel(dims[0])
-            ax.set_xlabel(dims[1])
-            fig.colorbar(img, ax=ax, label=title)
-        ax.set_title(title + (f" ({', '.join(f'{d} = first value' for d in dims[2:])})" if dims[2:] else ""),
-                     fontsize=9)
+    members = int(ds.sizes["member"])
+    no_band = members < 2
+    what = "1 member: no band" if no_band else f"median of {members} members, 5-95 % band"
+    fixed = {d: 0 for d in dims[2:]}
+    fixed_note = f" ({', '.join(f'{dim_label(ds, d)} = {_fmt(ds[d].values[0])}' for d in dims[2:])})" if fixed else ""
+    panels = sweep_panels(ds)
+    if len(dims) == 1:
+        dim = dims[0]
+        raw = ds[dim].values
+        numeric = np.issubdtype(raw.dtype, np.number) and not np.issubdtype(raw.dtype, np.bool_)
+        x = raw.astype(float) if numeric else np.arange(raw.size, dtype=float)
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.4), squeeze=False, layout="constrained")
+        for ax, (title, ylab, series) in zip(axes.flat, panels):
+            offsets = _dodge(x, len(series))
+            for k, ((name, da), off) in enumerate(zip(series, offsets)):
+                lo, med, hi = member_band(da.transpose(dim, "member").values)
+                style = {"color": f"C{k}", "marker": MARKERS[k % len(MARKERS)], "ls": "-", "lw": 1, "label": name}
+                if no_band:
+                    ax.plot(x + off, med, **style)
+                else:
+                    ax.errorbar(x + off, med, yerr=[med - lo, hi - med], capsize=3, **style)
+            if not numeric:
+                ax.set_xticks(x, [_fmt(v) for v in raw])
+            ax.set_xlabel(dim_label(ds, dim))
+            ax.set_ylabel(ylab)
+            ax.set_title(f"{title} ({what})", fontsize=9)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.suptitle("Sweep: final values at the last tick" + (
+            "; series sharing an axis are shifted sideways so they do not overlap" if len(panels[0][2]) > 1 else ""))
+        return fig
+    regimes = "regime" in lead_dims(ds)
+    cells = [(f"{name}: {title}" if regimes else f"final {name}" if len(series) > 1 else title, name, da)
+             for title, _, series in panels for name, da in series][:MAX_PANELS]
+    n0, n1 = ds.sizes[dims[0]], ds.sizes[dims[1]]
+    annotate = n0 * n1 <= 36
+    band_panel = not (annotate or no_band)  # a large grid: the band widths in a panel of their own
+    shown = []
+    for title, name, da in cells:
+        da = da.isel(fixed) if fixed else da
+        lo, med, hi = member_band(da.transpose(dims[0], dims[1], "member").values)
+        cell = "; cells: median [5 %, 95 %]" if annotate and not no_band else ""
+        shown.append((med, f"{title}\n{what}{cell}{fixed_note}", name, (lo, med, hi) if annotate else None))
+        if band_panel:
+            shown.append((hi - lo, f"{title}\nwidth of the 5-95 % band of {members} members{fixed_note}",
+                          f"{name}: 95 % - 5 %", None))
+    rows, cols = _panels(len(shown))
+    fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 4.4 * rows), squeeze=False, layout="constrained")
+    for ax, (values, head, bar, text) in zip(axes.flat, shown):
+        img = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis")
+        ax.set_yticks(range(n0), [_fmt(v) for v in ds[dims[0]].values])
+        ax.set_xticks(range(n1), [_fmt(v) for v in ds[dims[1]].values])
+        ax.set_ylabel(dim_label(ds, dims[0]))
+        ax.set_xlabel(dim_label(ds, dims[1]))
+        bar_ = fig.colorbar(img, ax=ax, label=bar)
+        bar_.ax.ticklabel_format(useOffset=False)
+        ax.set_title(head, fontsize=8)
+        if text is None:
+            continue
+        lo, med, hi = text
+        for a in range(n0):
+            for b in range(n1):
+                words = f"{med[a, b]:.3g}" if no_band else f"{med[a, b]:.3g}\n[{lo[a, b]:.3g}, {hi[a, b]:.3g}]"
+                dark = np.isfinite(med[a, b]) and img.norm(med[a, b]) < 0.5
+                ax.text(b, a, words, ha="center", va="center", fontsize=8, color="w" if dark else "k")
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
     fig.suptitle("Sweep: final values at the last tick")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# balances against the stationary law of kinetic exchange
+# ------------------------------------------------------------------------------------------------
+def law_shape(lam: float) -> float:
+    """Shape n = 1 + 3 lambda / (1 - lambda) of the gamma law of the saving-propensity exchange
+    (Patriarca, Chakraborti & Kaski 2004; n = 1 at lambda = 0: the exponential law)."""
+    return 1.0 + 3.0 * lam / (1.0 - lam)
+
+
+def law_density(x, mean: float, shape: float) -> np.ndarray:
+    """Density of the stationary law: exponential exp(-x/m)/m for shape 1, else gamma of that
+    shape and scale m / shape (mean m)."""
+    x = np.asarray(x, float)
+    if shape == 1.0:
+        return np.exp(-x / mean) / mean
+    scale = mean / shape
+    with np.errstate(divide="ignore"):
+        log = (shape - 1) * np.log(x) - x / scale - math.lgamma(shape) - shape * math.log(scale)
+    return np.where(x > 0, np.exp(log), 0.0)
+
+
+def law_cdf(x, mean: float, shape: float) -> np.ndarray:
+    """Distribution function of :func:`law_density`: closed form for the exponential, the density
+    integrated on a fine grid (trapezoids; error far below any sampling distance) for the gamma."""
+    x = np.asarray(x, float)
+    if shape == 1.0:
+        return -np.expm1(-np.maximum(x, 0) / mean)
+    grid = np.linspace(0.0, max(float(np.max(x, initial=0.0)), mean), 20_001)
+    pdf = law_density(grid, mean, shape)
+    cdf = np.concatenate([[0.0], np.cumsum((pdf[1:] + pdf[:-1]) / 2 * np.diff(grid))])
+    return np.interp(x, grid, np.minimum(cdf, 1.0))
+
+
+def ks_distance(sample, cdf) -> float:
+    """Kolmogorov-Smirnov statistic sup |F_n - F| of a sample against a distribution function."""
+    x = np.sort(np.asarray(sample, float))
+    f = cdf(x)
+    n = x.size
+    i = np.arange(1, n + 1)
+    return float(max(np.max(i / n - f), np.max(f - (i - 1) / n)))
+
+
+def stationary_law(sc) -> tuple[str, float] | str:
+    """(name, gamma shape) of the stationary law of the household balances, or why none applies.
+    As in the distribution study (:func:`spms_mc.report.studies.distribution_study`): only the
+    saving-propensity exchange has one (exponential at lambda = 0, gamma of shape
+    1 + 3 lambda / (1 - lambda) above); the random-fraction rule has no closed form and the yard
+    sale condenses. Any other mechanism (SuMSy's income and demurrage, events that inject money,
+    the production economy, banks) changes the law."""
+    from ..core import registry
+
+    on = [m.name for m in registry.enabled(sc)]
+    if on != ["exchange"]:
+        others = [n for n in on if n != "exchange"]
+        return (f"the exchange runs with {', '.join(others)}, which change the money stock or its flows"
+                if others else "no exchange between households")
+    x = sc.exchange
+    if x.rule == "random_fraction":
+        return "the random-fraction exchange has no closed-form stationary law"
+    if x.rule == "yard_sale":
+        return "the yard sale has no stationary law: money condenses"
+    if sc.population.active_share < 1:
+        return "only part of the households exchange (population.active_share < 1)"
+    lam = float(x.saving_propensity)
+    if lam == 0:
+        return "exponential", 1.0
+    return "gamma", law_shape(lam)
+
+
+def _point_scenario(ds, point: dict, scenarios: list[str]):
+    """The resolved scenario of one grid point: its regime's scenario with the point's swept values."""
+    from ..core.config import scenario_from_dict
+
+    text = scenarios[list(ds["regime"].values).index(point["regime"])] if "regime" in point else scenarios[0]
+    data = tomllib.loads(text)
+    swept = data.pop("sweep", {})
+    over = {}
+    for dim, v in point.items():
+        if dim == "regime":
+            continue
+        key = dim_label(ds, dim)
+        over[key] = next((w for w in swept.get(key, []) if w == v), v.item() if hasattr(v, "item") else v)
+    sc = scenario_from_dict(data)
+    return sc.with_overrides(over) if over else sc
+
+
+def law_cases(ds, scenarios: list[str]) -> tuple[list[dict], list[str]]:
+    """The grid points whose last snapshot of household balances has an analytic stationary law
+    (pooled over members, with the law's mean m, shape and Kolmogorov-Smirnov distance), and a line
+    for each point that has none. Empty when the store holds no balances."""
+    from ..core.config import ScenarioError
+
+    if "balances" not in ds:
+        return [], []
+    cases, skipped = [], []
+    for point in grid_points(ds):
+        where = label(point, ds)
+        try:
+            sc = _point_scenario(ds, point, scenarios)
+        except (ScenarioError, tomllib.TOMLDecodeError, ValueError) as exc:
+            skipped.append(f"{where}: its scenario cannot be read ({exc})")
+            continue
+        law = stationary_law(sc)
+        if isinstance(law, str):
+            skipped.append(f"{where}: {law}")
+            continue
+        bal = _sel(ds["balances"], point).transpose("member", "snapshot", "account").values.astype(float)
+        bal = bal[:, :, : sc.population.households]
+        filled = np.flatnonzero(np.isfinite(bal).any(axis=(0, 2)))
+        if not filled.size:
+            skipped.append(f"{where}: no balances stored")
+            continue
+        k = int(filled[-1])
+        tick = int(ds["snapshot_tick"].values[k]) if "snapshot_tick" in ds.variables else None
+        if tick == 0:
+            skipped.append(f"{where}: the only snapshot is the initial state (tick 0); add a later tick to "
+                           f"run.snapshot_ticks")
+            continue
+        x = bal[:, k, :].ravel()
+        x = x[np.isfinite(x)]
+        mean = float(x.mean())
+        if not mean > 0:
+            skipped.append(f"{where}: the mean balance is {mean:g}, so the law has no scale")
+            continue
+        name, shape = law
+        cases.append({"point": point, "where": where, "law": name, "shape": shape, "mean": mean, "tick": tick,
+                      "balances": x, "members": bal.shape[0],
+                      "ks": ks_distance(x, lambda v, m=mean, n=shape: law_cdf(v, m, n)),
+                      "saving_propensity": float(sc.exchange.saving_propensity)})
+    return cases, skipped
+
+
+def law_label(case: dict) -> str:
+    if case["law"] == "exponential":
+        return f"exponential exp(-x/m)/m, m = {case['mean']:.4g}"
+    return f"gamma, shape n = {case['shape']:.4g}, scale m/n (m = {case['mean']:.4g})"
+
+
+def fig_law(cases: list[dict], plt):
+    """Density histograms of the pooled balances with the analytic density over them (log y)."""
+    cases = cases[:MAX_PANELS]
+    rows, cols = _panels(len(cases))
+    fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 4.2 * rows), squeeze=False, layout="constrained")
+    for ax, c in zip(axes.flat, cases):
+        x = c["balances"]
+        top = float(x.max()) if x.max() > 0 else c["mean"]
+        dens, _, _ = ax.hist(x, bins=np.linspace(0, top, 51), density=True, color="C0", alpha=0.6,
+                                 label=f"balances at tick {c['tick']} ({c['members']} members, N = {x.size})")
+        grid = np.linspace(0, top, 400)
+        ax.plot(grid, law_density(grid, c["mean"], c["shape"]), color="k", lw=1.5, label="analytic " + law_label(c))
+        ax.set_yscale("log")
+        positive = dens[dens > 0]
+        if positive.size:
+            ax.set_ylim(bottom=positive.min() / 3)
+        ax.set_xlabel("household balance (currency units)")
+        ax.set_ylabel("density (1 / currency unit)")
+        lam = f"lambda = {c['saving_propensity']:g}"
+        ax.set_title(f"{c['where']}: {lam}, {c['law']} law\nKolmogorov-Smirnov distance D = {c['ks']:.3g} "
+                     f"(1.36/sqrt(N) = {1.36 / math.sqrt(x.size):.2g})", fontsize=8)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(cases):]:
+        ax.set_visible(False)
+    fig.suptitle("Household balances at the last snapshot against the stationary law of the exchange")
     return fig
 
 
@@ -418,7 +716,7 @@ def fig_sweep(ds, plt):
 # tables and the page
 # ------------------------------------------------------------------------------------------------
 REPORT_FILES = ("money_stock.png", "fan_charts.png", "lorenz.png", "regime_variables.png", "regimes.png",
-                "sweep.png", "index.html")
+                "sweep.png", "law.png", "index.html")
 
 
 def _households(scenario_toml: str) -> int:
@@ -455,7 +753,7 @@ def scenario_differences(names: list[str], scenarios: list[str]) -> str:
 def summary_rows(ds) -> list[dict]:
     rows = []
     for point in grid_points(ds):
-        row = {"point": label(point), "members": int(ds.sizes["member"])}
+        row = {"point": label(point, ds), "members": int(ds.sizes["member"])}
         for var in ("money_stock", "gini", "top1_share", "bottom50_share", "median_balance"):
             # the last sample of this point (stores of other lengths leave later samples empty)
             series = _sel(ds[var], point).transpose("member", "time").values.astype(float)
@@ -464,6 +762,31 @@ def summary_rows(ds) -> list[dict]:
             row[var] = f"{np.nanmean(v):.6g} ± {np.nanstd(v):.2g}" if np.isfinite(v).any() else "-"
         rows.append(row)
     return rows
+
+
+def law_table(cases: list[dict]) -> str:
+    """An HTML table of the law figure's panels: law, its parameters and the KS distance."""
+    head = ("<tr><th>point</th><th>law</th><th>lambda</th><th>shape n</th><th>mean m</th><th>snapshot tick</th>"
+            "<th>balances N</th><th>KS distance D</th><th>1.36/sqrt(N)</th></tr>")
+    body = "".join(
+        f"<tr><td>{html.escape(c['where'])}</td><td>{c['law']}</td><td>{c['saving_propensity']:g}</td>"
+        f"<td>{c['shape']:.4g}</td><td>{c['mean']:.6g}</td><td>{c['tick']}</td><td>{c['balances'].size}</td>"
+        f"<td>{c['ks']:.3g}</td><td>{1.36 / math.sqrt(c['balances'].size):.2g}</td></tr>" for c in cases)
+    return (f"<p>Household balances at the last snapshot, pooled over members, against the stationary law of the "
+            f"saving-propensity exchange: exponential at lambda = 0 (Dragulescu &amp; Yakovenko 2000), close to "
+            f"a gamma law of shape n = 1 + 3 lambda / (1 - lambda) and scale m / n above (Patriarca, Chakraborti "
+            f"&amp; Kaski 2004); m is the mean balance. D is the Kolmogorov-Smirnov distance from the law's "
+            f"distribution function; 1.36/sqrt(N) is the 5 % critical value for N independent draws (the "
+            f"balances of one member are not independent: they share one money stock).</p>"
+            f"<table>{head}{body}</table>")
+
+
+def _law_skipped(skipped: list[str]) -> str:
+    if not skipped:
+        return ""
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in skipped[:MAX_PANELS])
+    more = f"<li>... and {len(skipped) - MAX_PANELS} more</li>" if len(skipped) > MAX_PANELS else ""
+    return f"<p>No analytic stationary law is drawn for:</p><ul>{items}{more}</ul>"
 
 
 def _png(fig) -> bytes:
@@ -488,24 +811,34 @@ def report(paths, out_dir, *, lorenz_ticks=None, allow_different: bool = False) 
     for name in REPORT_FILES:  # the report's own files from an earlier report into this folder
         (out / name).unlink(missing_ok=True)
     scenarios = [zstore.open_store(s["path"]).attrs.get("scenario", "") for s in info["stores"]]
-    figures = [("money_stock.png", "Money stock per member", fig_money_stock(ds, plt))]
+    figures = [("money_stock.png", "Money stock per member", fig_money_stock(ds, plt), "")]
     if max(_households(t) for t in scenarios) > 1:  # a distribution of one account is no distribution
-        figures += [("fan_charts.png", "Inequality across members", fig_fan_charts(ds, plt)),
-                    ("lorenz.png", "Lorenz curves", fig_lorenz(ds, plt, lorenz_ticks))]
+        figures += [("fan_charts.png", "Inequality across members", fig_fan_charts(ds, plt), ""),
+                    ("lorenz.png", "Lorenz curves", fig_lorenz(ds, plt, lorenz_ticks), "")]
     regime_fig = fig_regime_variables(ds, plt)
     if regime_fig is not None:
-        figures.append(("regime_variables.png", "Regime variables", regime_fig))
+        figures.append(("regime_variables.png", "Regime variables", regime_fig, ""))
     if "regime" in ds.dims:
-        figures.append(("regimes.png", "Regime comparison", fig_regimes(ds, plt, info["different"])))
+        figures.append(("regimes.png", "Regime comparison", fig_regimes(ds, plt, info["different"]), ""))
     if [d for d in lead_dims(ds) if d != "regime"]:
-        figures.append(("sweep.png", "Sweep", fig_sweep(ds, plt)))
+        figures.append(("sweep.png", "Sweep", fig_sweep(ds, plt), ""))
+    cases, skipped = law_cases(ds, scenarios)
+    if cases:
+        figures.append(("law.png", "Balances against the stationary law", fig_law(cases, plt),
+                        law_table(cases) + _law_skipped(skipped)))
+    gini_note = gini_above_one_note(ds)  # under the panel that shows it (else under the first figure)
+    at = next((k for k, f in enumerate(figures) if f[0] == "regime_variables.png"),
+              next((k for k, f in enumerate(figures) if f[0] == "fan_charts.png"), 0))
+    figures[at] = figures[at][:3] + (figures[at][3] + gini_note,)
     blocks = []
-    for name, title, fig in figures:
+    for name, title, fig, note in figures:
         data = _png(fig)
         plt.close(fig)
         (out / name).write_bytes(data)
         blocks.append(f'<h2>{html.escape(title)}</h2>\n<img alt="{html.escape(title)}" '
-                      f'src="data:image/png;base64,{base64.b64encode(data).decode()}">')
+                      f'src="data:image/png;base64,{base64.b64encode(data).decode()}">{note}')
+    if skipped and not cases:
+        blocks.append("<h2>Balances against the stationary law</h2>\n" + _law_skipped(skipped))
     rows = summary_rows(ds)
     head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
@@ -525,7 +858,7 @@ def report(paths, out_dir, *, lorenz_ticks=None, allow_different: bool = False) 
 
     command = " ".join(["spms-mc", *sys.argv[1:]]) if Path(sys.argv[0]).name in ("spms-mc", "__main__.py") \
         else f"spms_mc.report.pages.report({[str(s['path']) for s in info['stores']]!r}, {str(out_dir)!r})"
-    made = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    made = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     versions = sorted({str(zstore.open_store(s["path"]).attrs.get("version_spms_mc", "?")) for s in info["stores"]})
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>spms_mc report</title>

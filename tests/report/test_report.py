@@ -7,8 +7,8 @@ import pytest
 import xarray as xr
 
 import spms_mc
-from spms_mc.report import pages as rep
 from spms_mc.core.config import parse_sweeps
+from spms_mc.report import pages as rep
 
 pytest.importorskip("matplotlib")
 
@@ -108,7 +108,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
     with pytest.raises(rep.ReportError, match="does not exist"):
         rep.load(tmp_path / "missing.zarr")
     r = subprocess.run([sys.executable, "-m", "spms_mc", "report", str(tmp_path / "plain"), "--out",
-                        str(tmp_path / "o")], capture_output=True, text=True)
+                        str(tmp_path / "o")], check=False, capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
     path = tmp_path / "none.zarr"
     sc = spms_mc.load_scenario("sumsy", {"population.households": 50, "run.ticks": 60})
@@ -207,3 +207,46 @@ def test_report_cleans_its_own_old_files_and_shows_command_date_and_differences(
     spms_mc.run_ensemble(one, members=1, seed=0, store=tmp_path / "one.zarr", scheduler="sync")
     rep.report(tmp_path / "one.zarr", tmp_path / "one")
     assert not (tmp_path / "one" / "lorenz.png").exists() and not (tmp_path / "one" / "fan_charts.png").exists()
+
+
+def test_sweep_heat_map_cells_carry_the_median_and_5_95_band(sweep_store):
+    """Two swept keys: each cell of the heat maps names the median and the 5-95 % band across
+    members, recomputed here from the store as written."""
+    ds, _ = rep.load(sweep_store)
+    plt = rep._plt()
+    fig = rep.fig_sweep(ds, plt)
+    ax = fig.axes[0]
+    assert "final Gini" in ax.get_title() and "5-95 %" in ax.get_title()
+    store = xr.open_zarr(sweep_store, consolidated=False).load()
+    d0, d1 = [d for d in store["gini"].dims if d not in ("member", "time")]
+    assert {ax.get_ylabel(), ax.get_xlabel()} == {"sumsy.demurrage", "sumsy.guaranteed_income"}
+    final = store["gini"].isel(time=-1).transpose(d0, d1, "member").values
+    lo, med, hi = np.quantile(final, [0.05, 0.5, 0.95], axis=-1)
+    cells = {tuple(np.round(t.get_position()).astype(int)): t.get_text() for t in ax.texts}
+    assert len(cells) == med.size
+    for a in range(med.shape[0]):
+        for b in range(med.shape[1]):
+            assert cells[(b, a)] == f"{med[a, b]:.3g}\n[{lo[a, b]:.3g}, {hi[a, b]:.3g}]"
+    np.testing.assert_allclose(ax.images[0].get_array(), med, rtol=1e-12)
+    assert np.any(hi > lo)
+    plt.close(fig)
+
+
+def test_a_gini_above_one_is_explained():
+    """Net wealth can be negative, so its Gini can exceed 1: the panel and the page say so."""
+    ticks = np.array([0, 10, 20])
+    ds = xr.Dataset({"money_stock": (("member", "time"), np.ones((2, 3))),
+                     "gini_wealth": (("member", "time"), [[0.5, 0.9, 1.3], [0.4, 0.8, 0.95]])},
+                    coords={"tick": ("time", ticks)})
+    note = rep.gini_above_one_note(ds)
+    assert "gini_wealth (up to 1.3)" in note and "can be" in note and "negative" in note
+    plt = rep._plt()
+    fig = rep.fig_regime_variables(ds, plt)
+    assert "above 1: net wealth can be negative" in fig.axes[0].get_title()
+    assert any(line.get_label().startswith("Gini = 1") for line in fig.axes[0].get_lines())
+    plt.close(fig)
+    below = ds.assign(gini_wealth=ds["gini_wealth"].clip(max=1.0))
+    assert rep.gini_above_one_note(below) == ""
+    fig = rep.fig_regime_variables(below, plt)
+    assert "above 1" not in fig.axes[0].get_title()
+    plt.close(fig)
