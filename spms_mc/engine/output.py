@@ -176,6 +176,14 @@ def to_dataset(res: RunResult) -> xr.Dataset:
     ds["tick"].attrs.update(long_name="tick", units="ticks", description="ticks completed when the sample was taken")
     ds["quantile"].attrs.update(long_name="population share", units="1",
                                 description="population share (poorest first)")
+    ds["member"].attrs.update(long_name="ensemble member", units="1",
+                              description="member index: its random draws depend on (root seed, member) only")
+    ds["flow"].attrs.update(long_name="ledger flow", units="1", description="the name of a ledger flow")
+    if "tracked" in ds.coords:
+        ds["tracked"].attrs.update(long_name="tracked account", units="1", description="account index")
+    if "snapshot_tick" in ds.coords:
+        ds["snapshot_tick"].attrs.update(long_name="snapshot tick", units="ticks",
+                                         description="ticks completed when the balances were copied")
     target = closed_form_money_stock(sc)
     ds.attrs.update(
         scenario=sc.to_toml(), scenario_name=sc.name, root_seed=str(res.seed), stop_reason=res.stop_reason,

@@ -12,8 +12,27 @@ def run_ensemble(scenario, members: int = 1, seed: int = 0, store="ensemble.zarr
     as an in-memory Dataset.
 
     See :func:`spms_mc.ensemble.fanout.run_ensemble_with_summary` for the options (scheduler,
-    workers, resume, overwrite, progress, jobqueue, dry_run).
+    workers, resume, overwrite, progress, jobqueue, dry_run, member_range, create_only).
+    ``progress``: a callable ``(done, total)``, or None: a tqdm bar of finished tasks in a Jupyter
+    notebook (a widget where ipywidgets is installed), nothing elsewhere; False: nothing.
     """
+    if kwargs.get("progress") is None and _in_notebook():
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=None, desc="tasks", unit="task")
+
+        def progress(done, total):
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        kwargs["progress"] = progress
+        try:
+            return run_ensemble(scenario, members, seed, store, **kwargs)
+        finally:
+            bar.close()
+    if kwargs.get("progress") is False:
+        kwargs["progress"] = None
     if store is None:
         import tempfile
 
@@ -22,6 +41,15 @@ def run_ensemble(scenario, members: int = 1, seed: int = 0, store="ensemble.zarr
             return out if isinstance(out, str) else _open(f"{tmp}/ensemble.zarr").load()
     out = _run(scenario, members, seed, store, **kwargs)
     return out if isinstance(out, str) else _open(store)
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython's ZMQ shell)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def open_ensemble(path, *, only_done: bool = False):

@@ -149,7 +149,8 @@ class EnsembleResult(dict):
 def run_ensemble(scenario, members: int = 1, seed: int = 0, store: str | os.PathLike = "ensemble.zarr", *,
                  scheduler: str = "local", workers: int | None = None, resume: bool = False,
                  overwrite: bool = False, progress=None, jobqueue: dict | None = None,
-                 dry_run: bool = False, gpu_batch: int | None = None):
+                 dry_run: bool = False, gpu_batch: int | None = None,
+                 member_range: tuple[int, int] | None = None, create_only: bool = False):
     """Run ``members`` members (at every sweep point) into a zarr v3 store; return it opened lazily.
 
     See :func:`run_ensemble_with_summary` for the parameters; this returns only the dataset (or,
@@ -157,7 +158,8 @@ def run_ensemble(scenario, members: int = 1, seed: int = 0, store: str | os.Path
     """
     out = run_ensemble_with_summary(scenario, members, seed, store, scheduler=scheduler, workers=workers,
                                     resume=resume, overwrite=overwrite, progress=progress,
-                                    jobqueue=jobqueue, dry_run=dry_run, gpu_batch=gpu_batch)
+                                    jobqueue=jobqueue, dry_run=dry_run, gpu_batch=gpu_batch,
+                                    member_range=member_range, create_only=create_only)
     return out if isinstance(out, str) else out[0]
 
 
@@ -165,7 +167,8 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
                               store: str | os.PathLike = "ensemble.zarr", *, scheduler: str = "local",
                               workers: int | None = None, resume: bool = False, overwrite: bool = False,
                               progress=None, jobqueue: dict | None = None, dry_run: bool = False,
-                              tick_progress=None, gpu_batch: int | None = None):
+                              tick_progress=None, gpu_batch: int | None = None,
+                              member_range: tuple[int, int] | None = None, create_only: bool = False):
     """Run ``members`` members (at every sweep point) into a zarr v3 store; return it opened lazily.
 
     Parameters
@@ -185,6 +188,15 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
         (:mod:`spms_mc.engine.batch`; default: as many as fit in half the device's free memory). The local
         and sync schedulers run the batches one after another in this process (one GPU); a cluster
         scheduler sends each batch to a worker. Results do not depend on it.
+    member_range : ``(a, b)``: compute only members a .. b-1 (at every grid point) into the existing
+        store (made by ``create_only``), for batch job arrays: each array task runs its slice, the
+        slices can run at once (every member writes its own chunks), and the task that finds the
+        store complete packs it. ``members`` is the store's (None or equal).
+    create_only : create the store for ``members`` members (computing its first task, the
+        template) and return; ``spms-mc init``.
+
+    A store is packed (:func:`.store.pack`: sharded, a handful of files a variable) once every
+    member is done.
 
     Returns ``(dataset, summary)``, or the job script with ``dry_run``.
     """
@@ -194,6 +206,10 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     from ..engine.warmup import warmup
 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    path = Path(store)
+    if member_range is not None:
+        members = _member_range_members(path, member_range, members, resume, overwrite, create_only)
+        resume = True
     if isinstance(members, bool) or not isinstance(members, (int, np.integer)) or members < 1:
         raise ScenarioError(f"members must be a positive integer, got {members!r}")
     members = int(members)
@@ -225,7 +241,6 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
         raise ScenarioError(f"--gpu-batch applies to run.backend = 'cuda' (this run: {sc.run.backend!r}); "
                             f"accepted: drop it, or add --backend cuda")
     batched = sc.run.backend == "cuda" and not batch_problems(sc) and members > 1
-    path = Path(store)
     vers = versions()
     toml_text = sc.to_toml()
     fp = zstore.fingerprint(toml_text, seed, vers)
@@ -254,10 +269,17 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
             raise zstore.StoreError(f"{path} holds {have} members; --members {members} would leave some out; "
                                     f"accepted: --members {have} or more with --resume (more grows the ensemble)")
         if members > have:  # member i does not depend on the count: the new members join the store
+            if zstore.packed(path):  # new members are written concurrently: one file each again
+                zstore.pack(path, shards=False)
             zstore.grow(path, members)
             done = zstore.done_mask(path)
             notes.append(_note(f"{path}: grown from {have} to {members} members"))
     path_existed = done is not None
+    if path_existed and create_only:
+        raise zstore.StoreError(f"{path} exists; spms-mc init creates a new store (accepted: another --out, "
+                                f"or --overwrite to replace it)")
+    if member_range is not None:
+        tasks = [(pos, m) for pos, m in tasks if member_range[0] <= m < member_range[1]]
     if path_existed:
         tasks = [(pos, m) for pos, m in tasks if not done[pos + (m,)]]
     else:
@@ -276,19 +298,23 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
             first = _local_dataset(point_toml[pos], seed, m, tick_progress)
         attrs = {"fingerprint": fp, "scenario": toml_text, "root_seed": str(seed), "members": members,
                  "sweep": ",".join(k for k, _ in sc.sweep)}
-        extra = None
-        if sweep_dims:  # the closed form differs between grid points: a variable, not an attribute
-            attrs["money_stock_closed_form"] = None
-            closed = np.array([closed_form_money_stock(s) or np.nan for _, s in grid]).reshape(sc.grid_shape)
-            extra = {"money_stock_closed_form": (sweep_dims, closed, {
-                "units": "currency units", "description": "|eligible| x GI / d where it applies (NaN: none)"})}
+        # the closed form in one place in every store: a variable over the grid (0-d without a sweep)
+        attrs["money_stock_closed_form"] = None
+        closed = np.array([closed_form_money_stock(s) or np.nan for _, s in grid]).reshape(sc.grid_shape)
+        extra = {"money_stock_closed_form": (sweep_dims, closed, {
+            "long_name": "closed-form money stock", "units": "currency units",
+            "description": "|eligible| x GI / d where it applies (NaN: no closed form for this scenario)"})}
         zstore.create(path, first, sweep=sc.sweep, members=members, attrs=attrs, extra=extra,
                       initial=tuple(first_batch or [first]), position=pos, sweep_dims=sweep_dims)
         if progress:
             progress(total - len(tasks), total)
+    if member_range is not None:
+        total = len(tasks) + (0 if path_existed else len(first_batch or [first]))
     done_before = total - len(tasks) - (0 if resume and path_existed else len(first_batch or [first]))
     already = total - len(tasks)
     summaries = []
+    if create_only:
+        tasks = []
     if tasks and batched:
         size = int(gpu_batch or auto_batch_size(sc, members))
         summaries = _fan_out_batches(sched, batches(tasks, size), point_toml, seed, str(path), sweep_dims, workers,
@@ -296,11 +322,117 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
     elif tasks:
         summaries = _fan_out(sched, sc, tasks, point_toml, seed, str(path), sweep_dims, workers,
                              jobqueue or {}, progress, already, total, warmed=not path_existed)
-    zstore.consolidate(path)
+    if zstore.packed(path):
+        pass  # complete and packed before this run, nothing computed
+    elif zstore.done_mask(path).all():
+        if member_range is None:
+            zstore.pack(path)
+        else:  # array tasks may finish together: the first to take the lock packs
+            zstore.pack_once(path)
+    elif member_range is None:
+        zstore.consolidate(path)
     result = EnsembleResult(store=str(path), tasks=total, computed=total - done_before,
                             done_before=done_before, seconds=time.perf_counter() - t0,
                             compile_seconds=compile_s, summaries=summaries, notes=notes)
     return zstore.open_store(path), result
+
+
+def parse_member_range(text: str) -> tuple[int, int]:
+    """``"a:b"`` -> ``(a, b)``: members a .. b-1 (Python slice notation, a < b)."""
+    a, sep, b = str(text).partition(":")
+    try:
+        lo, hi = int(a), int(b)
+    except ValueError:
+        lo = hi = -1
+    if not sep or lo < 0 or hi <= lo:
+        raise ScenarioError(f"--member-range {text!r} is not accepted; accepted: A:B with 0 <= A < B, members "
+                            f"A .. B-1 (e.g. 0:10)")
+    return lo, hi
+
+
+def _member_range_members(path: Path, member_range, members, resume, overwrite, create_only) -> int:
+    """The store's member count, after checking a member range against it."""
+    if overwrite or create_only:
+        raise ScenarioError("--member-range fills a store made by spms-mc init: it excludes --overwrite and init")
+    attrs = zstore.root_attrs(path) if path.is_dir() else None
+    if not attrs or "members" not in attrs:
+        raise zstore.StoreError(f"{path} is not a spms_mc store; --member-range fills a store made first by "
+                                f"`spms-mc init SCENARIO --members M --out {path}` (with the same --set, "
+                                f"--sweep and --seed)")
+    have = int(attrs["members"])
+    if members is not None and int(members) != have:
+        raise ScenarioError(f"--members {members} differs from the {have} members of {path}; accepted: "
+                            f"--members {have} or none with --member-range (grow a store with --resume)")
+    lo, hi = member_range
+    if hi > have:
+        raise ScenarioError(f"--member-range {lo}:{hi} reaches past the {have} members of {path}; accepted: "
+                            f"A:B with B <= {have}")
+    return have
+
+
+def plan(sc: Scenario, members: int, store, *, member_range=None, scheduler: str = "local",
+         workers: int | None = None) -> dict:
+    """What a run would do, computing nothing: tasks (all, and left to compute where the store
+    exists), bytes written (uncompressed; exact from an existing store's arrays, otherwise an upper
+    bound from the outputs the enabled mechanisms declare) and files (during the run one per variable
+    and task, after packing a few per variable)."""
+    from ..core import registry
+    from ..engine.member import STAT_NAMES, sample_ticks
+    from ..engine.output import DESCRIPTIONS
+
+    path = Path(store)
+    grid = len(sc.grid()) if sc.sweep else 1
+    todo = [(p, m) for p in range(grid) for m in range(members)
+            if member_range is None or member_range[0] <= m < member_range[1]]
+    out = {"store": str(path), "grid_points": grid, "members": members, "tasks": len(todo)}
+    attrs = zstore.root_attrs(path) if path.is_dir() else None
+    if attrs:
+        done = zstore.done_mask(path).reshape(grid, -1)
+        todo = [(p, m) for p, m in todo if m >= done.shape[1] or not done[p, m]]
+        ds = zstore.open_store(path).drop_vars("time")  # as stored: time is indexed by tick on opening
+        per_member = sum(int(np.prod([n for d, n in v.sizes.items() if d != "member"])) * v.dtype.itemsize
+                         for v in ds.data_vars.values() if "member" in v.dims) // grid
+        member_vars = sum("member" in v.dims for v in ds.data_vars.values())
+        other_vars, coords, exact = len(ds.data_vars) - member_vars, len(ds.coords), True
+    else:
+        on = registry.enabled(sc)
+        samples = len(sample_ticks(sc))
+        wealth = any(m.uses_net_wealth for m in on) or any(m.name == "wealth" for m in on)
+        series = (len(DESCRIPTIONS) + sum(len(m.outputs) for m in on)
+                  + (len(STAT_NAMES) + 2 if wealth else 0))
+        flows = 2 + sum(len(m.flows) for m in on)
+        lorenz = sc.run.lorenz_points * (2 if wealth else 1)
+        per_member = 8 * (samples * (series + 4 * flows + lorenz + len(sc.run.track))
+                          + len(sc.run.snapshot_ticks) * sc.n_accounts)
+        member_vars, other_vars, coords, exact = series + 5, int(grid > 1), 8 + len(sc.sweep), False
+    out["to_compute"] = len(todo)
+    out["bytes_per_member"] = int(per_member)
+    out["bytes"] = int(per_member * len(todo))
+    out["bytes_exact"] = exact
+    # files: the root zarr.json, a zarr.json and a chunk per coordinate, a zarr.json per variable and
+    # one chunk per task (or per shard) of every member variable, one per grid point of the others
+    fixed = 1 + 2 * coords + other_vars * (1 + grid) + member_vars
+    shards = max(1, -(-members * grid * per_member // zstore.SHARD_BYTES))
+    out["files_during_run"] = int(fixed + member_vars * grid * members)
+    out["files_packed"] = int(1 + 2 * coords + 2 * other_vars + member_vars * (1 + shards))
+    if scheduler == "local":
+        out["workers"], out["threads_per_worker"] = local_layout(sc, max(1, len(todo)), workers)
+    out["scheduler"] = scheduler
+    return out
+
+
+def format_plan(p: dict) -> str:
+    bound = "" if p["bytes_exact"] else "at most "  # an estimate counts every output a mechanism may report
+    lines = [f"store {p['store']}: {p['grid_points']} grid point(s) x {p['members']} member(s) = "
+             f"{p['grid_points'] * p['members']} task(s); this run: {p['tasks']} task(s), "
+             f"{p['to_compute']} to compute",
+             f"data: {bound}{p['bytes_per_member'] / 2**20:.3g} MiB per member, {bound}"
+             f"{p['bytes'] / 2**20:.4g} MiB to write (uncompressed)",
+             f"files: about {p['files_during_run']} while members are written (one chunk per variable and "
+             f"task), about {p['files_packed']} once the store is complete and packed (sharded)",
+             f"scheduler: {p['scheduler']}" + (f", {p['workers']} worker(s) x {p['threads_per_worker']} numba "
+                                                f"thread(s)" if "workers" in p else "")]
+    return "\n".join(lines)
 
 
 def _note(msg: str) -> str:

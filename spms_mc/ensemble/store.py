@@ -91,12 +91,17 @@ def _template(first: xr.Dataset, sweep: tuple, members: int) -> xr.Dataset:
         fill = INT_FILL if np.issubdtype(var.dtype, np.integer) else np.nan
         data[name] = (lead_dims + var.dims[1:], da.full(shape, fill, dtype=var.dtype, chunks=chunks), var.attrs)
     data["done"] = (lead_dims, da.zeros(lead_shape, dtype=np.int8, chunks=(1,) * len(lead_shape)),
-                    {"description": "1 once the member's data is completely written"})
+                    {"long_name": "member finished", "units": "1",
+                     "description": "1 once the member's data is completely written"})
     coords = {k: v for k, v in first.coords.items() if k != "member"}
-    coords["member"] = np.arange(members, dtype=np.int64)
+    coords["member"] = ("member", np.arange(members, dtype=np.int64), first["member"].attrs)
+    from ..core.config import key_table
+
+    docs = {key: doc for key, _, doc in key_table()}
     for k, values in sweep:
-        coords[sweep_dim(k)] = (sweep_dim(k), np.asarray(values), {"key": k, "long_name": k,
-                                                                "description": f"the swept scenario key {k}"})
+        coords[sweep_dim(k)] = (sweep_dim(k), np.asarray(values), {
+            "key": k, "long_name": k, "units": "as the scenario key",
+            "description": f"the swept scenario key {k}: {docs.get(k, '')}".rstrip(": ")})
     return xr.Dataset(data, coords=coords, attrs=first.attrs)
 
 
@@ -179,8 +184,8 @@ def partials(path) -> list[Path]:
     return sorted(path.parent.glob(f".{glob.escape(path.name)}{PARTIAL}*"))
 
 
-def _stale(partial: Path, name: str) -> bool:
-    pid, _, rest = partial.name[len(f".{name}{PARTIAL}"):].partition("-")
+def _stale(partial: Path, name: str, marker: str = PARTIAL) -> bool:
+    pid, _, rest = partial.name[len(f".{name}{marker}"):].partition("-")
     _, _, host = rest.partition("-")
     if host == socket.gethostname() and pid.isdigit():
         try:
@@ -197,12 +202,26 @@ def _stale(partial: Path, name: str) -> bool:
 
 
 def remove_stale_partials(path) -> list[Path]:
-    """Remove the temporary folders left by killed creations of ``path``; return them."""
+    """Remove the temporary folders left by killed creations (or :func:`pack` rewrites) of ``path``;
+    return them. A store a killed :func:`pack` had moved aside is renamed back to ``path`` if nothing
+    took its place."""
     path = Path(path)
+    if path.parent.is_dir():
+        for old in sorted(path.parent.glob(f".{glob.escape(path.name)}{REPLACED}*")):
+            if _stale(old, path.name, REPLACED):
+                if path.exists():
+                    remove(old)
+                else:
+                    os.rename(old, path)
     gone = [p for p in partials(path) if _stale(p, path.name)]
     for p in gone:
         remove(p)
     return gone
+
+
+def root_attrs(path) -> dict | None:
+    """The store's attributes read from its root ``zarr.json`` (None: not a zarr group)."""
+    return _root_attrs(Path(path))
 
 
 def _root_attrs(path: Path) -> dict | None:
@@ -313,6 +332,117 @@ def grow(path, members: int) -> None:
     group.attrs["members"] = members
 
 
+SHARD_BYTES = 128 * 2**20  # uncompressed bytes of one shard at most (when one member fits)
+REPLACED = ".replaced-"
+
+
+def packed(path) -> bool:
+    """Whether the store's member variables are sharded (:func:`pack`)."""
+    return bool((_root_attrs(Path(path)) or {}).get("packed"))
+
+
+def shard_layout(ds: xr.Dataset, name: str) -> dict:
+    """The shard extent per dimension of variable ``name``: every grid point (or one, when a
+    member's data at all points passes :data:`SHARD_BYTES`), as many members as fit in
+    :data:`SHARD_BYTES`, other dimensions whole. Sized per variable: the chunks an opened store shows
+    are the inner ones (one grid point and member), whatever the shards."""
+    var = ds[name]
+    lead = [d for d in ds["done"].dims if d != "member" and d in var.dims]
+    points = int(np.prod([ds.sizes[d] for d in lead])) if lead else 1
+    per_point = int(np.prod([n for d, n in var.sizes.items() if d not in lead and d != "member"])) \
+        * var.dtype.itemsize
+    whole_grid = points * per_point <= SHARD_BYTES
+    extent = {d: (ds.sizes[d] if whole_grid else 1) for d in lead}
+    if "member" in var.dims:
+        one = per_point * (points if whole_grid else 1)
+        extent["member"] = max(1, min(ds.sizes["member"], SHARD_BYTES // max(1, one)))
+    return extent
+
+
+def pack(path, *, shards: bool = True) -> int:
+    """Rewrite a finished store with every variable sharded (zarr v3's sharding codec): the chunks
+    stay one (grid point, member) each, so reading one member is as cheap as before, but a shard
+    file holds many of them (:func:`shard_layout`) and the file count no longer grows with members x
+    variables. ``shards=False`` undoes it (a store is unpacked before it grows: concurrent writers
+    must never share a file). Returns the number of files in the store afterwards.
+
+    The new store is written beside the old under a temporary name and swapped in with two renames;
+    a kill between them leaves the old store under ``.NAME.replaced-...``, which
+    :func:`remove_stale_partials` (run at the start of every run) renames back.
+    """
+    path = Path(path)
+    ds = xr.open_zarr(path, consolidated=False, zarr_format=3)
+    lead = set(ds["done"].dims)
+    enc = {}
+    for name in list(ds.variables):
+        var = ds.variables[name]
+        keep = {k: var.encoding[k] for k in ("compressors", "filters", "_FillValue", "dtype") if k in var.encoding}
+        var.encoding = {}
+        if name in ds.coords:
+            continue
+        chunks = tuple(1 if d in lead else n for d, n in zip(var.dims, var.shape))
+        enc[name] = {**keep, "chunks": chunks}
+        if shards and var.ndim:  # dask chunks as the shards: each written whole, by one task (0-d: a chunk)
+            extent = shard_layout(ds, name)
+            enc[name]["shards"] = tuple(extent.get(d, n) for d, n in zip(var.dims, var.shape))
+            ds[name] = ds[name].chunk(dict(zip(var.dims, enc[name]["shards"])))
+    ds.attrs["packed"] = int(shards)
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}-{socket.gethostname()}"
+    tmp = path.parent / f".{path.name}{PARTIAL}{token}"
+    old = path.parent / f".{path.name}{REPLACED}{token}"
+    try:
+        ds.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=enc)
+        os.rename(path, old)
+        os.rename(tmp, path)
+    except BaseException:
+        remove(tmp)
+        raise
+    remove(old)
+    consolidate(path)
+    return sum(len(files) for _, _, files in os.walk(path))
+
+
+def pack_once(path) -> bool:
+    """:func:`pack` by the first of several processes to get here (the tasks of a job array that
+    finish together): an exclusive lock file beside the store, a stale one (its process gone, or
+    older than a day on another host) taken over. True if this process packed."""
+    path = Path(path)
+    lock = path.parent / f".{path.name}.packing"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _stale_lock(lock):
+                remove(lock)
+                continue
+            return False
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()} {socket.gethostname()}\n")
+        try:
+            if not packed(path):
+                pack(path)
+            return True
+        finally:
+            remove(lock)
+    return False
+
+
+def _stale_lock(lock: Path) -> bool:
+    try:
+        pid, host = lock.read_text().split()
+    except (OSError, ValueError):
+        return time.time() - lock.stat().st_mtime > 60 if lock.exists() else True
+    if host == socket.gethostname():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+    return time.time() - lock.stat().st_mtime > STALE_AFTER_S
+
+
 def consolidate(path) -> None:
     """Write the store's consolidated metadata (zarr-python's extension to zarr v3: every array's
     metadata in the root ``zarr.json``), so a plain ``xr.open_zarr(path)`` opens it in one read and
@@ -340,7 +470,8 @@ def open_store(path, *, only_done: bool = False) -> xr.Dataset:
         raise StoreError(f"{path} is a zarr store but not a spms_mc store (no done flags / fingerprint)")
     if "tick" in ds.coords:
         # the samples indexed by tick: ds.sel(time=3000) and ds.sel(tick=3000) both select tick 3000
-        ds = ds.assign_coords(time=("time", ds["tick"].values))
+        ds = ds.assign_coords(time=("time", ds["tick"].values, {
+            "long_name": "tick", "units": "ticks", "description": "the sample's tick (the index of tick)"}))
         if "tick" not in ds.indexes:
             ds = ds.set_xindex("tick")
     if only_done:

@@ -67,8 +67,11 @@ def show(scenario, sets):
 @click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2,...",
               help="sweep a key over values; each swept key becomes a dimension (repeatable: a grid)")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**64 - 1), help="root seed")
-@click.option("--members", default=1, show_default=True, type=click.IntRange(1), help="ensemble members")
+@click.option("--members", default=None, type=click.IntRange(1),
+              help="ensemble members [default: 1; with --member-range, the store's]")
 @click.option("--out", "out", required=True, type=click.Path(), help="output zarr v3 store (STORE.zarr)")
+@click.option("--member-range", "member_range", default=None, metavar="A:B",
+              help="compute members A .. B-1 only, into a store made by `spms-mc init` (a job array's slice)")
 @click.option("--scheduler", default="local", show_default=True, metavar="local|sync|tcp://HOST:PORT|slurm|pbs",
               help="local: a dask LocalCluster sized to this machine; sync: one after another in this "
                    "process; tcp://...: an existing cluster; slurm/pbs: batch jobs via dask-jobqueue")
@@ -82,37 +85,50 @@ def show(scenario, sets):
 @click.option("--overwrite", is_flag=True, help="replace an existing store")
 @click.option("--job", "job_opts", multiple=True, metavar="KEY=VALUE",
               help="slurm/pbs job option (cores, memory, walltime, queue, account, processes, ...)")
-@click.option("--dry-run", is_flag=True, help="slurm/pbs: print the job script, submit nothing")
+@click.option("--dry-run", is_flag=True,
+              help="print the task plan (tasks, bytes, files) and, for slurm/pbs, the job script; run nothing")
 @click.option("--quiet", is_flag=True, help="no progress display")
-def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend, gpu_batch, resume, overwrite,
-        job_opts, dry_run, quiet):
+def run(scenario, sets, sweeps, seed, members, out, member_range, scheduler, workers, backend, gpu_batch, resume,
+        overwrite, job_opts, dry_run, quiet):
     """Run SCENARIO (a built-in name or a TOML file) and write every member to a zarr store."""
-    from ..core.config import parse_sweeps
-    from ..ensemble.fanout import run_ensemble_with_summary
+    from ..ensemble.fanout import format_plan, parse_member_range, plan, run_ensemble_with_summary
+    from ..ensemble.store import root_attrs
     from .progress import Progress, TaskProgress
 
-    overrides = parse_assignments(sets)
-    overrides.update(parse_sweeps(sweeps))
-    if backend is not None:
-        overrides["run.backend"] = backend
-    sc = load_scenario(scenario, overrides)
+    sc = _run_scenario(scenario, sets, sweeps, backend)
     jobqueue = parse_assignments(job_opts)
-    if dry_run or scheduler in ("slurm", "pbs"):  # the job script: the --job options checked before any work
-        script = _job_script(sc, members, seed, out, scheduler, jobqueue)
+    rng = parse_member_range(member_range) if member_range is not None else None
+    if rng is not None and members is None:
+        members = int((root_attrs(out) or {}).get("members", 0)) or None  # the store's (checked in the run)
+    if dry_run:
+        click.echo(format_plan(plan(sc, members or 1, out, member_range=rng, scheduler=scheduler, workers=workers)))
+    if scheduler in ("slurm", "pbs"):  # the job script: the --job options checked before any work
+        script = _job_script(sc, members or 1, seed, out, scheduler, jobqueue)
         if dry_run:
             click.echo(script, nl=False)
-            return
-    _check_run_input(sc, out, scheduler, resume)
-    total = members * (len(sc.grid()) if sc.sweep else 1)
+    if dry_run:
+        return
+    _check_run_input(sc, out, scheduler, resume or rng is not None)
+    members = members if members is not None or rng is not None else 1
+    total = (members or 0) * (len(sc.grid()) if sc.sweep else 1)
+    if rng is not None:
+        total = (min(rng[1], members or rng[1]) - rng[0]) * (len(sc.grid()) if sc.sweep else 1)
     show = False if quiet else None
     ticks = Progress(1, enabled=show) if total == 1 else None
     tasks = TaskProgress(total, enabled=show) if total > 1 else None
     ds, summary = run_ensemble_with_summary(sc, members, seed, out, scheduler=scheduler, workers=workers,
                                             resume=resume, overwrite=overwrite, progress=tasks,
-                                            jobqueue=jobqueue, tick_progress=ticks, gpu_batch=gpu_batch)
+                                            jobqueue=jobqueue, tick_progress=ticks, gpu_batch=gpu_batch,
+                                            member_range=rng)
     for p in (ticks, tasks):
         if p is not None:
             p.close()
+    if rng is not None:
+        done = ds["done"].values
+        click.echo(f"{sc.name}: members {rng[0]}..{rng[1] - 1}: {summary['computed']} task(s) computed in "
+                   f"{summary['seconds']:.2f} s -> {out}; the store has {int(done.sum())} of {done.size} tasks done"
+                   + ("; complete, packed" if done.all() else ""))
+        return
     final = ds.isel(time=-1)
     ms = final["money_stock"].values
     gini = final["gini"].values
@@ -131,6 +147,43 @@ def run(scenario, sets, sweeps, seed, members, out, scheduler, workers, backend,
     if not sc.sweep:
         for line in _regime_lines(ds, sc):
             click.echo(line)
+
+
+def _run_scenario(scenario, sets, sweeps, backend):
+    from ..core.config import parse_sweeps
+
+    overrides = parse_assignments(sets)
+    overrides.update(parse_sweeps(sweeps))
+    if backend is not None:
+        overrides["run.backend"] = backend
+    return load_scenario(scenario, overrides)
+
+
+@cli.command()
+@click.argument("scenario")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a scenario key (repeatable)")
+@click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2,...", help="sweep a key over values")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**64 - 1), help="root seed")
+@click.option("--members", required=True, type=click.IntRange(1), help="ensemble members")
+@click.option("--out", "out", required=True, type=click.Path(), help="the zarr v3 store to create")
+@click.option("--backend", default=None, type=click.Choice(["cpu", "cuda"]), help="overrides run.backend")
+@click.option("--overwrite", is_flag=True, help="replace an existing store")
+def init(scenario, sets, sweeps, seed, members, out, backend, overwrite):
+    """Create the store of an ensemble for batch job arrays: its layout for every member and grid
+    point, and its first task (member 0 at the first grid point, the template). Then each array task
+    runs `spms-mc run` with the same SCENARIO, --set, --sweep and --seed and its own --member-range
+    A:B; `spms-mc status` tells what is done, and the task that completes the store packs it."""
+    from ..ensemble.fanout import run_ensemble_with_summary
+
+    sc = _run_scenario(scenario, sets, sweeps, backend)
+    _check_run_input(sc, out, "sync", False)
+    ds, summary = run_ensemble_with_summary(sc, members, seed, out, scheduler="sync", overwrite=overwrite,
+                                            create_only=True)
+    done = ds["done"].values
+    click.echo(f"{out}: created for {members} member(s)" + (f" x {done.size // members} grid points"
+                                                             if done.size > members else "")
+               + f", {int(done.sum())} of {done.size} tasks done (the template) in {summary['seconds']:.2f} s; "
+                 f"fill it with: spms-mc run {scenario} ... --out {out} --member-range A:B")
 
 
 def _regime_lines(ds, sc) -> list[str]:
@@ -246,9 +299,10 @@ def status(store):
         where = f", {grid.shape[0]} grid points" if grid.shape[0] > 1 else ""
         shown = ", ".join(str(m) for m in missing[:20]) + (" ..." if len(missing) > 20 else "")
         click.echo(f"{path}: {ds.attrs.get('scenario_name', path.stem)}, {int(grid.sum())} of {grid.size} tasks done "
-                   f"({members} members{where})" + (f"; members not finished: {shown}" if missing else "; complete"))
+                   f"({members} members{where})" + (f"; members not finished: {shown}" if missing else
+                                                     "; complete" + (", packed" if ds.attrs.get("packed") else "")))
     if missing_total:
-        click.echo("run the same command with --resume to complete it")
+        click.echo("run the same command with --resume (or each missing --member-range A:B) to complete it")
         sys.exit(1)
 
 
