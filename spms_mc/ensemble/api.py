@@ -17,7 +17,11 @@ def run_ensemble(scenario, members: int = 1, seed: int = 0, store="ensemble.zarr
     notebook (a widget where ipywidgets is installed), nothing elsewhere; False: nothing.
     """
     if kwargs.get("progress") is None and _in_notebook():
-        from tqdm.auto import tqdm
+        try:  # a widget where ipywidgets is installed, text lines otherwise (no warning)
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm
+        except ImportError:
+            from tqdm import tqdm
 
         bar = tqdm(total=None, desc="tasks", unit="task")
 

@@ -9,8 +9,11 @@ household types, employers, AI intensities, displacement thresholds, firm draws 
 the production economy are the same in ``ai_bau``, ``spms``, ``predistribution`` and ``cete``, and
 their differences in outcome come from the regimes, not from luck.
 
-A compare store is a folder: one zarr v3 ensemble store per regime (``<regime>.zarr``, each
-resumable as any ensemble) and ``compare.json`` (the regimes, members, seed and overrides).
+A compare store is one zarr v3 hierarchy: a root group whose attributes hold the comparison (the
+regimes, members, seed and overrides) and one child group per regime, each an ensemble store of its
+own (resumable as any ensemble): ``xr.open_zarr(STORE, group="cete")`` opens one regime,
+``xr.open_datatree(STORE, engine="zarr")`` the tree. Regimes are groups, not slices of one array
+per variable, because they report different variables (a fund, bonds, tokens).
 :func:`open_compare` (and :func:`spms_mc.open_ensemble`, ``spms-mc report``) opens it as one
 Dataset with a ``regime`` dimension; a variable that a regime does not have is NaN there.
 
@@ -35,7 +38,8 @@ import xarray as xr
 from ..core.config import ScenarioError, load_scenario
 from . import store as zstore
 
-MANIFEST = "compare.json"
+ROOT_META = "zarr.json"
+COMPARE_ATTR = "spms_mc_compare"  # the root group's attribute holding the comparison
 LEVELS = (0.05, 0.5, 0.95)
 METRICS = (  # (name, variable at the last sample, what)
     ("gini_money", "gini", "Gini of household money"),
@@ -85,40 +89,64 @@ def compare(regimes, *, members: int = 8, seed: int = 0, store="compare", overri
     folder = Path(store)
     manifest = {"regimes": names, "members": int(members), "seed": int(seed), "overrides": overrides or {}}
     if folder.exists() and any(folder.iterdir()):
-        old = folder / MANIFEST
-        if not old.exists():
+        before = _manifest(folder)
+        if before is None:
             raise CompareError(f"{folder} exists and is not a compare store; accepted: a new or empty folder, or a "
                                f"compare store with --resume or --overwrite")
         if not (resume or overwrite):
             raise CompareError(f"{folder} already holds a comparison; pass --resume to complete it or --overwrite "
                                f"to replace it")
-        before = json.loads(old.read_text())
         same = {k: v for k, v in before.items() if k != "members"} == {k: v for k, v in manifest.items()
                                                                         if k != "members"}
         if resume and not (same and manifest["members"] >= before["members"]):
-            raise CompareError(f"{folder} holds a different comparison ({old.read_text().strip()}); accepted: the "
-                               f"same regimes, seed and overrides with --resume (as many members or more: more grow "
-                               f"every regime), or --overwrite")
+            raise CompareError(f"{folder} holds a different comparison ({json.dumps(before, sort_keys=True)}); "
+                               f"accepted: the same regimes, seed and overrides with --resume (as many members or "
+                               f"more: more grow every regime), or --overwrite")
+        if overwrite:
+            for child in [folder / n for n in before["regimes"]] + [folder / ROOT_META]:
+                zstore.remove(child)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / MANIFEST).write_text(json.dumps(manifest, sort_keys=True))
+    _write_root(folder, manifest)
     total = members * len(names)
     for k, (name, sc) in enumerate(zip(names, scenarios)):
         step = None if progress is None else (lambda done, _, base=k * members: progress(base + done, total))
-        run_ensemble(sc, members, seed, folder / f"{name}.zarr", scheduler=scheduler, workers=workers,
-                     resume=resume and (folder / f"{name}.zarr").exists(), overwrite=overwrite or not resume,
+        run_ensemble(sc, members, seed, folder / name, scheduler=scheduler, workers=workers,
+                     resume=resume and (folder / name).exists(), overwrite=overwrite or not resume,
                      progress=step)
+    zstore.consolidate(folder)  # the whole hierarchy: plain xr.open_zarr(group=...) and open_datatree read it in one go
     return open_compare(folder)
 
 
+def _write_root(folder: Path, manifest: dict) -> None:
+    """The root group's metadata (zarr v3 ``zarr.json``), written atomically: the comparison in its
+    attributes; the regimes' stores are its child groups."""
+    import os
+
+    meta = {"zarr_format": 3, "node_type": "group",
+            "attributes": {COMPARE_ATTR: manifest, "description": "spms_mc regime comparison on common random "
+                                                                  "numbers: one child group per regime"}}
+    tmp = folder / f".{ROOT_META}.{os.getpid()}"
+    tmp.write_text(json.dumps(meta, sort_keys=True, indent=2))
+    os.replace(tmp, folder / ROOT_META)
+
+
+def _manifest(folder) -> dict | None:
+    try:
+        meta = json.loads((Path(folder) / ROOT_META).read_text())
+    except (OSError, ValueError):
+        return None
+    found = (meta.get("attributes") or {}).get(COMPARE_ATTR) if isinstance(meta, dict) else None
+    return found if isinstance(found, dict) and "regimes" in found else None
+
+
 def is_compare_store(path) -> bool:
-    return (Path(path) / MANIFEST).is_file()
+    return _manifest(path) is not None
 
 
 def regime_stores(path) -> list[Path]:
-    """The regimes' ensemble stores of a compare folder, in the regimes' order."""
+    """The regimes' ensemble stores (child groups) of a compare store, in the regimes' order."""
     folder = Path(path)
-    manifest = json.loads((folder / MANIFEST).read_text())
-    return [folder / f"{name}.zarr" for name in manifest["regimes"]]
+    return [folder / name for name in _manifest(folder)["regimes"]]
 
 
 def open_compare(path, *, only_done: bool = False) -> xr.Dataset:
@@ -126,9 +154,9 @@ def open_compare(path, *, only_done: bool = False) -> xr.Dataset:
     there; flows a regime does not book are 0)."""
     folder = Path(path)
     if not is_compare_store(folder):
-        raise CompareError(f"{folder} is not a compare store (no {MANIFEST}); accepted: a folder written by "
-                           f"`spms-mc compare`")
-    names = json.loads((folder / MANIFEST).read_text())["regimes"]
+        raise CompareError(f"{folder} is not a compare store (no root group with {COMPARE_ATTR!r}); accepted: a "
+                           f"store written by `spms-mc compare`")
+    names = _manifest(folder)["regimes"]
     parts = [zstore.open_store(p, only_done=only_done).load() for p in regime_stores(folder)]
     variables = sorted(set().union(*(p.data_vars for p in parts)))
     filled = []

@@ -380,9 +380,9 @@ def pack(path, *, shards: bool = True) -> int:
         var.encoding = {}
         if name in ds.coords:
             continue
-        chunks = tuple(1 if d in lead else n for d, n in zip(var.dims, var.shape))
+        chunks = tuple(1 if d in lead else max(1, n) for d, n in zip(var.dims, var.shape))
         enc[name] = {**keep, "chunks": chunks}
-        if shards and var.ndim:  # dask chunks as the shards: each written whole, by one task (0-d: a chunk)
+        if shards and var.ndim and var.size:  # 0-d or empty (no flows booked): one chunk, no shard  # dask chunks as the shards: each written whole, by one task (0-d: a chunk)
             extent = shard_layout(ds, name)
             enc[name]["shards"] = tuple(extent.get(d, n) for d, n in zip(var.dims, var.shape))
             ds[name] = ds[name].chunk(dict(zip(var.dims, enc[name]["shards"])))

@@ -252,7 +252,7 @@ def report(stores, out, lorenz_ticks, allow_different):
               help="override a scenario key in every regime, e.g. --set population.households=10000 (repeatable)")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**64 - 1), help="root seed")
 @click.option("--members", default=8, show_default=True, type=click.IntRange(1), help="members of every regime")
-@click.option("--out", "out", required=True, type=click.Path(), help="output folder (one zarr store per regime)")
+@click.option("--out", "out", required=True, type=click.Path(), help="output zarr v3 store (a root group, one child group per regime)")
 @click.option("--scheduler", default="local", show_default=True, metavar="local|sync|tcp://HOST:PORT",
               help="as for `run`")
 @click.option("--workers", default=None, type=click.IntRange(1), help="local workers (default: sized to the machine)")

@@ -80,7 +80,7 @@ def test_compare_errors_name_what_is_wrong(tmp_path):
 
 def test_a_comparison_is_not_overwritten_by_accident_and_resumes(cmp, tmp_path):
     path, _ = cmp
-    manifest = json.loads((path / "compare.json").read_text())
+    manifest = json.loads((path / "zarr.json").read_text())["attributes"]["spms_mc_compare"]
     with pytest.raises(CompareError, match="--resume"):
         compare(["ai_bau", "cete", "predistribution"], members=3, seed=11, store=path, scheduler="sync",
                 overrides={**SMALL, "fund.pomv_first_lag": 1, "fund.pomv_last_lag": 2})
@@ -103,8 +103,12 @@ def test_a_finished_store_opens_with_plain_xarray_without_a_warning(cmp):
     path, _ = cmp
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ds = xr.open_zarr(path / "cete.zarr")
+        ds = xr.open_zarr(path, group="cete")  # one zarr hierarchy: a regime is a group
+        tree = xr.open_datatree(path, engine="zarr")
     assert ds["cete_backed_share"].sizes["member"] == 3 and dict(ds.chunks)["member"] == (1, 1, 1)
+    assert sorted(tree.children) == ["ai_bau", "cete", "predistribution"]
+    assert tree.attrs["spms_mc_compare"]["regimes"] == ["ai_bau", "cete", "predistribution"]
+    assert "cete_backed_share" in tree["cete"].dataset and "cete_backed_share" not in tree["ai_bau"].dataset
 
 
 def test_a_sweep_store_selects_by_tick_and_has_consistent_chunks(tmp_path):

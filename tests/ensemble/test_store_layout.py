@@ -129,6 +129,16 @@ def test_growing_a_packed_store_equals_a_fresh_larger_run(tmp_path):
     _same(zstore.open_store(tmp_path / "f.zarr").load(), zstore.open_store(tmp_path / "g.zarr").load())
 
 
+def test_a_store_with_empty_and_scalar_arrays_packs(tmp_path):
+    """Kinetic exchange books no ledger flow (a flow dim of size 0) and has a 0-d closed form."""
+    sc = spms_mc.load_scenario("kinetic_exchange", {"population.households": 50, "run.ticks": 20})
+    ds = spms_mc.run_ensemble(sc, members=2, seed=1, store=tmp_path / "k.zarr", scheduler="sync")
+    assert zstore.packed(tmp_path / "k.zarr") and ds.sizes["flow"] == 0
+    one = spms_mc.simulate(sc, seed=1, member=1)
+    assert np.array_equal(ds["gini"].isel(member=1).values, one["gini"].values[0])
+    assert np.isnan(ds["money_stock_closed_form"].values)
+
+
 def test_a_store_a_killed_pack_moved_aside_is_put_back(plain, tmp_path):
     path = tmp_path / "k.zarr"
     os.system(f"cp -r {plain} {path}")

@@ -20,6 +20,10 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+    # run_ensemble in a notebook shows its progress (a tqdm bar of finished tasks)
+    streams = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                      if o.get("output_type") == "stream")
+    assert "tasks:" in streams and "100%" in streams
 
 
 def test_there_are_three_notebooks():
