@@ -20,6 +20,8 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+    if path.stem == "distribution_study":  # single runs through simulate only, no ensemble
+        return
     # run_ensemble in a notebook shows its progress (a tqdm bar of finished tasks)
     streams = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                       if o.get("output_type") == "stream")
