@@ -390,7 +390,8 @@ class SumsyMoney(Mechanism):
         base = 0.0
         if charge and self.funding == "on_demand":
             base = b.sum_charge_base(st.balance, st.period_sum, self.use_average, self.period)
-        dem, tax, gi = b.settle_period(st.balance, st.period_sum, self.use_average, self.period, st.flags,
+        dem, tax, gi = b.settle_period(st.balance, st.period_sum, self.use_average and not self.average_is_balance,
+                                       self.period, st.flags,
                                        charge, self.gi, self.buffer, st.buffer_by_account,
                                        self.tier_lower, self.tier_rate, self.tax_rate(charge, base), st.n_eligible)
         self.collected += self.book_settlement(self.ledger, st.institutions, dem, tax, gi)
@@ -465,7 +466,7 @@ class SumsyMoney(Mechanism):
             if self.exchanging:
                 self.touch(st.participants, st.n_participants, tick)
             return
-        if self.use_average:
+        if self.use_average and not self.average_is_balance:
             first = tick % self.period == 0
             if self.accumulate_here:
                 self.backend.accumulate_period(st.balance, st.period_sum, first)
@@ -484,10 +485,18 @@ class SumsyMoney(Mechanism):
         self.collected += self.book_accrual(self.ledger, dem, gi)
 
     def bind(self, others) -> None:
-        """Transactional: the exchange's participants are accrued every tick before they trade."""
+        """Transactional: the exchange's participants are accrued every tick before they trade.
+
+        Periodic, on the average balance, with one-tick periods and nothing else running: the
+        average over the period is the one start-of-tick balance, which nothing changes before the
+        next settlement, so settlement reads the balance itself and the period sums are never kept
+        (one pass over the balances a tick instead of two; the same bytes)."""
         self.exchanging = "exchange" in others
+        self.average_is_balance = (not self.transactional and self.use_average and self.period == 1
+                                   and self.funding == "none" and set(others) == {self.name})
 
     exchanging = False
+    average_is_balance = False
 
     def flows_booked(self) -> tuple[str, ...]:
         return ("gi",) + self.destroys

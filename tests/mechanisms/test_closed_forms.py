@@ -36,6 +36,32 @@ def test_inactive_account_follows_integer_recursion_to_gi_over_d(gi, d):
     assert expected[-1] / 100 == pytest.approx(gi / d, rel=1e-6)
 
 
+@pytest.mark.parametrize("exchange", ["none", "random_fraction"])
+def test_one_tick_periods_on_the_average_balance(exchange):
+    """GI + demurrage every tick on the period's average balance: alone, settlement reads the
+    balance itself (no period sums kept); with exchange, the period sums (the start-of-tick
+    balance). Against a slow NumPy oracle of the rule, and the ledger checked every tick."""
+    sc = spms_mc.load_scenario("sumsy", {
+        "population.households": 50, "exchange.rule": exchange, "run.period": 1, "run.ticks": 120,
+        "run.sample_every": 1, "run.track": list(range(50)), "run.check_ledger": "tick",
+        "sumsy.guaranteed_income": 20.0, "sumsy.demurrage": 0.03})
+    eng = Engine(sc, 3)
+    res = eng.run()
+    sumsy = next(m for m in eng.processes if m.name == "sumsy")
+    assert sumsy.average_is_balance == (exchange == "none")
+    got = res.tracked.astype(np.int64)  # got[j]: every balance after j ticks
+    G, d = sc.minor(20.0), 0.03
+    # tick j settles on X[j-1], tick j-1's start-of-tick balance (the one-tick period's average):
+    # X[j] = got[j] - floor(d X[j-1]) + G, X[0] = got[0] + G; the exchange then only moves money
+    x = got[0] + G
+    for j in range(1, got.shape[0] - 1):
+        x = got[j] - np.floor(d * x).astype(np.int64) + G
+        if exchange == "none":
+            assert got[j + 1].tolist() == x.tolist()
+        else:
+            assert got[j + 1].sum() == x.sum()
+
+
 def test_inactive_account_with_buffer_tends_to_buffer_plus_gi_over_d():
     sc = spms_mc.load_scenario("sumsy", {
         "population.households": 3, "exchange.rule": "none", "sumsy.demurrage": 0.1,
