@@ -41,8 +41,19 @@ timed (compilation, page faults). The engine's hooks run on the thread count
     participating) over a whole ``ai_bau`` period at the same N and F, timed back to back per
     repeat. Target >= 1 / 1.5 (the CETE tick within 1.5 x the baseline's).
 
-Entry point: :func:`run` (``spms-mc bench``); ``benchmarks/bench_core.py`` runs it at full size
-and writes JSON.
+The matrix (:func:`bench_matrix`, ``spms-mc bench --matrix``)
+    Every case of ``MATRIX_CASES`` (``sumsy``, ``sumsy`` with ``run.period = 1``,
+    ``sumsy_transactional``, ``kinetic_exchange``, ``yard_sale``, ``ai_bau`` up to 10^6 households)
+    at N = 10^3 .. 10^7 through :func:`spms_mc.simulate`: a long and a short run of the same
+    scenario (:class:`Marginal`), rate = (T_long - T_short) x N / (t_long - t_short) account-ticks/s,
+    so construction, the output Dataset and the samples cancel. Each repeat times, per case, the
+    read-modify-write and the serial scatter-add limits at the same N (in cache at small N) and then
+    the two runs; ratios per repeat, medians reported. Targets: ``sumsy_period1`` (GI + demurrage
+    every tick) at N = 10^7 >= 0.5 of read-modify-write; every exchange rule at every N >= 0.5 of the
+    scatter-add; at N = 10^3 ``sumsy`` and ``kinetic_exchange`` <= 5 us per tick.
+
+Entry points: :func:`run` (``spms-mc bench``) and :func:`bench_matrix` (``spms-mc bench --matrix``);
+``benchmarks/bench_core.py`` runs the first at full size and writes JSON.
 """
 from __future__ import annotations
 
@@ -55,6 +66,7 @@ import sys
 import time
 import tracemalloc
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 
@@ -88,6 +100,30 @@ def _timed(fn, *args) -> float:
 
 def _median(xs) -> float:
     return float(statistics.median(xs))
+
+
+def _best(fn, *args, calls: int = 1) -> float:
+    """Seconds per call of ``fn(*args)``: the fastest of ``INNER`` timings, each of ``calls`` calls
+    back to back (more than one where a single call is too short to time, at small N)."""
+    if calls == 1:
+        return min(_timed(fn, *args) for _ in range(INNER))
+
+    def many():
+        for _ in range(calls):
+            fn(*args)
+
+    return min(_timed(many) for _ in range(INNER)) / calls
+
+
+def _scatter_limit(n: int):
+    """``(scatter_add, args)``: the random scatter-add limit over N accounts (``b[j[i]] += a[i]``,
+    indices from a fixed seed), compiled and its pages faulted in."""
+    from spms_mc_kernels.bandwidth import scatter_add
+
+    gen = np.random.default_rng(12345)
+    args = (np.zeros(n, np.int64), gen.integers(0, n, n, dtype=np.int64), np.ones(n, np.int64))
+    scatter_add(*args)
+    return scatter_add, args
 
 
 def machine_info() -> dict:
@@ -248,8 +284,6 @@ def bench_tick(n: int, repeats: int) -> tuple[dict, dict]:
 
     Returns the result and the details (per-kernel breakdown of one extra period, sample cost).
     """
-    from spms_mc_kernels.bandwidth import scatter_add
-
     from ..engine.member import STAT_NAMES, quantile_grid
 
     # compile every kernel of the sumsy preset on a tiny engine first
@@ -263,22 +297,18 @@ def bench_tick(n: int, repeats: int) -> tuple[dict, dict]:
     periods = repeats + 2  # period 0 (GI only) as warm-up, `repeats` timed, one for the breakdown
     eng = _engine(n, periods * _PERIOD)
     period = eng.sc.run.period
-    gen = np.random.default_rng(12345)
-    j = gen.integers(0, n, n, dtype=np.int64)
-    a = np.ones(n, np.int64)
-    b = np.zeros(n, np.int64)
-    scatter_add(b, j, a)  # compile + fault in
+    scatter_add, lim_args = _scatter_limit(n)
     limit, rate, ratio = [], [], []
     with engine_threads(eng.state.n_accounts) as threads:
         _run_period(eng, 0)
         for k in range(1, repeats + 1):
-            t_lim = min(_timed(scatter_add, b, j, a) for _ in range(INNER))
+            t_lim = _best(scatter_add, *lim_args)
             t_k = _timed(_run_period, eng, k)
             per_tick = t_k / period
             limit.append(n / t_lim)
             rate.append(n / per_tick)
             ratio.append(t_lim / per_tick)
-        del j, a, b
+        del lim_args
         # where the time goes: one more period with every kernel call timed
         timer = _KernelTimer(eng)
         t_total = _timed(_run_period, eng, repeats + 1)
@@ -519,6 +549,277 @@ def bench_regime(n: int, firms: int | None = None, repeats: int = 5, period: int
 
 
 # ---------------------------------------------------------------------------------------------
+# 6. the matrix: presets x N through spms_mc.simulate, over both limits at the same N
+# ---------------------------------------------------------------------------------------------
+class MatrixCase(NamedTuple):
+    preset: str
+    overrides: dict
+    max_n: int | None = None  # not run above this N
+    whole_periods: bool = True  # marginal ticks a multiple of run.period: the period-start work amortised exactly
+    lead_periods: int = 0  # the short run: this many periods (an economy's first periods differ), else 1 tick
+    exchange: bool = True  # judged against the scatter-add target (an exchange rule)
+
+
+MATRIX_CASES = {
+    "sumsy": MatrixCase("sumsy", {}),
+    "sumsy_period1": MatrixCase("sumsy", {"run.period": 1}),  # GI + demurrage every tick
+    "sumsy_transactional": MatrixCase("sumsy_transactional", {}),
+    "kinetic_exchange": MatrixCase("kinetic_exchange", {}, whole_periods=False),
+    "yard_sale": MatrixCase("yard_sale", {}, whole_periods=False),
+    "ai_bau": MatrixCase("ai_bau", {"run.burn_in": 0}, max_n=ECONOMY_SIZE, lead_periods=ECONOMY_WARMUP_PERIODS,
+                         exchange=False),
+}
+MATRIX_SIZES = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
+MATRIX_QUICK_SIZES = (1_000, 10_000)
+MATRIX_SECONDS = 0.3  # aimed-at marginal time (long run minus short run) of each (case, N)
+MATRIX_QUICK_SECONDS = 0.05
+MATRIX_PROBE = 100_000  # account-ticks of the first probe that sizes the marginal window
+MATRIX_LIMIT_ELEMENTS = 10_000_000  # elements per limit timing: ceil(this / N) calls back to back
+TARGET_MATRIX_RMW = 0.50  # sumsy_period1 at N = 10^7 over read-modify-write
+RMW_TARGET_CELL = ("sumsy_period1", 10_000_000)
+TARGET_MATRIX_SCATTER = 0.50  # every exchange rule, every N, over the same-N scatter-add
+TARGET_OVERHEAD_US = 5.0  # microseconds per tick at N = 10^3
+OVERHEAD_CASES, OVERHEAD_SIZE = ("sumsy", "kinetic_exchange"), 1_000
+
+
+def _rmw_limit(n: int):
+    """``(kernel, args)``: in-place read-modify-write over N int64, on the twin :meth:`Engine.run`
+    would use for N accounts (serial below ``PARALLEL_MIN_ACCOUNTS``), compiled and faulted in."""
+    from spms_mc_kernels.bandwidth import read_modify_write
+
+    fn = read_modify_write if _rmw_limit_kernel(n) == "parallel" else read_modify_write.serial
+    a = np.zeros(n, np.int64)
+    fn(a)
+    return fn, (a,)
+
+
+def matrix_scenario(case: str, n: int, ticks: int, sample_every: int | None = None):
+    """The scenario of a matrix case at N households and ``ticks`` ticks, sampled every
+    ``sample_every`` ticks (default: at tick 0 and the last tick only); F = N / 1000 firms where
+    the preset has firms (as the economy benchmark)."""
+    from ..core.config import load_scenario
+
+    c = MATRIX_CASES[case]
+    base = load_scenario(c.preset, c.overrides)
+    over = {"population.households": int(n), "run.ticks": int(ticks), "run.sample_every": sample_every or int(ticks)}
+    if base.population.firms:
+        over["population.firms"] = economy_firms(n)
+    return base.with_overrides(over)
+
+
+def _simulate(sc) -> None:
+    """One :func:`spms_mc.simulate` with the ledger checked as the presets say (every period), whatever
+    ``SPMS_MC_CHECK_LEDGER`` is."""
+    from ..engine.simulate import simulate
+
+    with _ledger_check_mode("period"):
+        simulate(sc, 1)
+
+
+def _rmw_limit_kernel(n: int) -> str:
+    from ..engine.member import PARALLEL_MIN_ACCOUNTS
+
+    return "parallel" if n >= PARALLEL_MIN_ACCOUNTS else "serial twin"
+
+
+class Marginal:
+    """A short and a long :func:`spms_mc.simulate` of one matrix case at N households, differing
+    only in ``run.ticks``: ``rate = (T_long - T_short) N / (t_long - t_short)``, so construction,
+    the output Dataset and the samples cancel.
+
+    Both runs sample with the same spacing: by default only at tick 0 and at their last tick
+    (``run.sample_every = run.ticks``), so no sample falls in the marginal ticks; with
+    ``sample_every = S`` both sample every S ticks (T_short and the window are multiples of S) and
+    the marginal ticks carry one sample per S ticks. Building one runs the short run once untimed
+    (compiles the parallel twins at this N, faults the pages in), then probes with pairs of growing
+    windows until one takes an eighth of ``seconds``; the window is then the multiple of the
+    quantum (``run.period`` for cases with period-start work, else 1 tick) that takes about
+    ``seconds``.
+    """
+
+    def __init__(self, case: str, n: int, seconds: float = MATRIX_SECONDS, sample_every: int | None = None):
+        c = MATRIX_CASES[case]
+        self.case, self.n, self.sample_every = case, int(n), sample_every
+        self.has_firms = bool(matrix_scenario(case, n, 1).population.firms)
+        period = matrix_scenario(case, n, 1).run.period
+        q = period if c.whole_periods else 1
+        short = c.lead_periods * period or 1
+        if sample_every:
+            q = math.lcm(q, sample_every)
+            short = sample_every * math.ceil(short / sample_every)
+        self.quantum, self.short_ticks = q, short
+        _simulate(self.scenario(short))  # untimed: compile at this N, fault in
+        window = q * max(1, math.ceil(MATRIX_PROBE / self.n / q))
+        while True:
+            self.long_ticks = short + window
+            t_s, t_l = self.time()
+            if t_l - t_s >= seconds / 8 or window * self.n >= 10**12:
+                break
+            window *= 4
+        self.probe = {"ticks": window, "seconds": t_l - t_s}
+        per_tick = max(t_l - t_s, 1e-9) / window
+        self.long_ticks = short + q * max(1, math.ceil(seconds / per_tick / q))
+
+    @property
+    def marginal_ticks(self) -> int:
+        return self.long_ticks - self.short_ticks
+
+    def scenario(self, ticks: int):
+        return matrix_scenario(self.case, self.n, ticks, self.sample_every)
+
+    def time(self) -> tuple[float, float]:
+        """Seconds of the short run, then of the long run (each scenario built before its timing)."""
+        short, long = self.scenario(self.short_ticks), self.scenario(self.long_ticks)
+        return _timed(_simulate, short), _timed(_simulate, long)
+
+    def rate(self, t_short: float, t_long: float) -> float:
+        """Account-ticks per second of the marginal ticks."""
+        return self.marginal_ticks * self.n / (t_long - t_short)
+
+
+def bench_matrix(sizes=None, cases=None, repeats: int = 5, quick: bool = False, seconds: float | None = None,
+                 sample_every: int | None = None, out=sys.stdout) -> dict:
+    """Every case of ``MATRIX_CASES`` at every N through :func:`spms_mc.simulate` (:class:`Marginal`),
+    over the two limits at the same N: read-modify-write (:func:`_rmw_limit`) and the serial
+    scatter-add (:func:`_scatter_limit`; in cache at small N). Each repeat times, per case, both
+    limits (each the fastest of ``INNER`` timings of ``ceil(MATRIX_LIMIT_ELEMENTS / N)`` calls) and
+    then the short and the long run; ratios are formed per repeat, medians reported. Cases rotate
+    inside each repeat. ``quick``: N = 10^3 and 10^4 (unless ``sizes``), ``QUICK_REPEATS`` repeats,
+    ``MATRIX_QUICK_SECONDS`` windows. ``out=None`` prints nothing.
+
+    Returns ``{"machine", "date", "loadavg_at_start", "sizes", "cases", "repeats", "seconds",
+    "sample_every", "rows": [...], "targets": [...], "all_passed"}``; a row holds a case at one N
+    with every repeat's times, rates, limits and ratios and their medians.
+    """
+    if out is _STDOUT_AT_IMPORT:
+        out = sys.stdout
+    if quick:
+        repeats = QUICK_REPEATS
+    sizes = [int(x) for x in (sizes or (MATRIX_QUICK_SIZES if quick else MATRIX_SIZES))]
+    cases = list(cases or MATRIX_CASES)
+    seconds = float(seconds or (MATRIX_QUICK_SECONDS if quick else MATRIX_SECONDS))
+    unknown = [c for c in cases if c not in MATRIX_CASES]
+    if unknown:
+        raise ValueError(f"unknown matrix case(s) {', '.join(unknown)}; known: {', '.join(MATRIX_CASES)}")
+    if min(sizes) < 1000 or repeats < 1:
+        raise ValueError(f"sizes must be at least 1000 and repeats at least 1, got {sizes}, {repeats}")
+
+    from ..engine.warmup import warmup
+
+    say, t0, load_start = _start(out)
+    say(f"spms_mc bench --matrix: N = {', '.join(f'{n:,}' for n in sizes)}; {repeats} repeats; marginal "
+        f"windows of ~{seconds:g} s (medians of paired ratios; limits timed in the same repeat)")
+    for c in cases:  # compile every kernel each case uses (serial twins) on a tiny copy
+        warmup(matrix_scenario(c, 1000, 60))
+    rows = []
+    for n in sizes:
+        todo = [c for c in cases if MATRIX_CASES[c].max_n is None or n <= MATRIX_CASES[c].max_n]
+        if not todo:
+            continue
+        rmw, rmw_args = _rmw_limit(n)
+        scatter, sc_args = _scatter_limit(n)
+        calls = max(1, math.ceil(MATRIX_LIMIT_ELEMENTS / n))
+        plans = {}
+        for c in todo:
+            plans[c] = Marginal(c, n, seconds, sample_every)
+            say(f"  N = {n:,}: {c}: {plans[c].short_ticks} and {plans[c].long_ticks} ticks")
+        rec = {c: {k: [] for k in ("seconds_short", "seconds_long", "rate", "rmw", "scatter")} for c in todo}
+        for _ in range(repeats):
+            for c in todo:
+                r = rec[c]
+                r["rmw"].append(n / _best(rmw, *rmw_args, calls=calls))
+                r["scatter"].append(n / _best(scatter, *sc_args, calls=calls))
+                t_s, t_l = plans[c].time()
+                r["seconds_short"].append(t_s)
+                r["seconds_long"].append(t_l)
+                r["rate"].append(plans[c].rate(t_s, t_l))
+        del rmw_args, sc_args
+        gc.collect()
+        for c in todo:
+            rows.append(_matrix_row(c, n, plans[c], rec[c]))
+    targets = _matrix_targets(rows)
+    info = machine_info()
+    res = {"machine": info, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "loadavg_at_start": load_start,
+           "sizes": sizes, "cases": cases, "repeats": repeats, "seconds": seconds, "sample_every": sample_every,
+           "rows": rows, "targets": targets, "all_passed": all(t["passed"] for t in targets),
+           "total_seconds": _now() - t0}
+    if out is not None:
+        say("")
+        say(format_matrix(res))
+    return res
+
+
+def _matrix_row(case: str, n: int, plan: Marginal, r: dict) -> dict:
+    c = MATRIX_CASES[case]
+    ratio_rmw = [x / lim for x, lim in zip(r["rate"], r["rmw"])]
+    ratio_scatter = [x / lim for x, lim in zip(r["rate"], r["scatter"])]
+    us = [(tl - ts) / plan.marginal_ticks * 1e6 for ts, tl in zip(r["seconds_short"], r["seconds_long"])]
+    return {"case": case, "preset": c.preset, "overrides": dict(c.overrides), "n": n,
+            "firms": economy_firms(n) if plan.has_firms else 0,
+            "ticks_short": plan.short_ticks, "ticks_long": plan.long_ticks, "marginal_ticks": plan.marginal_ticks,
+            "probe": plan.probe, "rate": _median(r["rate"]), "us_per_tick": _median(us),
+            "rmw": _median(r["rmw"]), "scatter": _median(r["scatter"]),
+            "ratio_rmw": _median(ratio_rmw), "ratio_scatter": _median(ratio_scatter),
+            "rate_samples": r["rate"], "us_per_tick_samples": us, "seconds_short": r["seconds_short"],
+            "seconds_long": r["seconds_long"], "rmw_samples": r["rmw"], "scatter_samples": r["scatter"],
+            "ratio_rmw_samples": ratio_rmw, "ratio_scatter_samples": ratio_scatter,
+            "rmw_kernel": _rmw_limit_kernel(n)}
+
+
+def _matrix_targets(rows: list[dict]) -> list[dict]:
+    """The issue's targets over the cells measured (a target whose cells were not run is left out)."""
+    out = []
+    for r in rows:
+        if (r["case"], r["n"]) == RMW_TARGET_CELL:
+            out.append({"name": f"{r['case']} N={r['n']:,} / read-modify-write", "value": r["ratio_rmw"],
+                        "target": TARGET_MATRIX_RMW, "op": ">=", "passed": r["ratio_rmw"] >= TARGET_MATRIX_RMW})
+    for r in rows:
+        if MATRIX_CASES[r["case"]].exchange:
+            out.append({"name": f"{r['case']} N={r['n']:,} / scatter-add", "value": r["ratio_scatter"],
+                        "target": TARGET_MATRIX_SCATTER, "op": ">=",
+                        "passed": r["ratio_scatter"] >= TARGET_MATRIX_SCATTER})
+    for r in rows:
+        if r["case"] in OVERHEAD_CASES and r["n"] == OVERHEAD_SIZE:
+            out.append({"name": f"{r['case']} N={r['n']:,} us per tick", "value": r["us_per_tick"],
+                        "target": TARGET_OVERHEAD_US, "op": "<=", "passed": r["us_per_tick"] <= TARGET_OVERHEAD_US})
+    return out
+
+
+def format_matrix(res: dict) -> str:
+    """The matrix as a table (case x N: rate, the two limits, the two ratios) and the targets."""
+    info = res["machine"]
+    head = (f"{'case':<20} {'N':>11} {'ticks':>13} {'rate':>9} {'us/tick':>9} {'RMW limit':>10} "
+            f"{'/RMW':>7} {'scatter':>9} {'/scatter':>8}")
+    lines = [(f"machine: {info['cpu']}, {info['logical_cpus']} logical CPUs, numba {info['numba']} "
+              f"({info['numba_threads']} threads); load average {res['loadavg_at_start'][0]:.2f} at the start, "
+              f"{info['loadavg_1_5_15min'][0]:.2f} at the end; {res['repeats']} repeats"),
+             ("rates in account-ticks/s of the marginal ticks of spms_mc.simulate (long run - short run); limits in "
+              "elements/s at the same N"), head, "-" * len(head)]
+    for r in res["rows"]:
+        mark = ""
+        if MATRIX_CASES[r["case"]].exchange:
+            mark = " ok" if r["ratio_scatter"] >= TARGET_MATRIX_SCATTER else " <"
+        lines.append(f"{r['case']:<20} {r['n']:>11,} {r['ticks_short']:>5}->{r['ticks_long']:<6} "
+                     f"{_fmt_rate(r['rate']):>9} {r['us_per_tick']:>9.4g} {_fmt_rate(r['rmw']):>10} "
+                     f"{r['ratio_rmw']:>7.3f} {_fmt_rate(r['scatter']):>9} {r['ratio_scatter']:>8.3f}{mark}")
+    lines.append(f"('<': below {TARGET_MATRIX_SCATTER:g} of the scatter-add at that N; the read-modify-write "
+                 "limit runs on the serial twin where the engine's kernels do, below 200,000 accounts)")
+    if res["targets"]:
+        lines.append("")
+        lines.append("targets:")
+        for t in res["targets"]:
+            if t["name"].endswith("scatter-add") and t["passed"]:
+                continue
+            lines.append(f"    {t['name']:<44} {t['value']:>9.3g} {t['op']} {t['target']:g}  "
+                         f"{'PASS' if t['passed'] else 'FAIL'}")
+        sc = [t for t in res["targets"] if t["name"].endswith("scatter-add")]
+        if sc:
+            lines.append(f"    every exchange rule, every N >= {TARGET_MATRIX_SCATTER:g} of scatter-add: "
+                         f"{sum(t['passed'] for t in sc)} of {len(sc)} cells pass")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # driver
 # ---------------------------------------------------------------------------------------------
 def _result(name, what, unit, rate, limit_name, limit_unit, limit, ratio, target, op, judge="ratio") -> dict:
@@ -531,6 +832,16 @@ def _result(name, what, unit, rate, limit_name, limit_unit, limit, ratio, target
             "limit_unit": limit_unit, "limit": _median(limit), "ratio": r, "target": target, "op": op,
             "judged_on": judge, "passed": bool(v >= target if op == ">=" else v <= target),
             "samples": rate, "limit_samples": limit, "ratio_samples": ratio}
+
+
+def _start(out):
+    """``(say, t0, load average)`` at the start of a benchmark: ``say(msg)`` prints to ``out`` (None: nothing)."""
+
+    def say(msg):
+        if out is not None:
+            print(msg, file=out, flush=True)
+
+    return say, _now(), list(os.getloadavg())
 
 
 def _fmt_rate(x: float) -> str:
@@ -563,6 +874,14 @@ def format_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def write_json(path, res: dict) -> None:
+    """``res`` (from :func:`run` or :func:`bench_matrix`) as JSON (numpy scalars as numbers)."""
+    import json
+
+    with open(path, "w") as fh:
+        json.dump(res, fh, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+
+
 def run(size: int = 10_000_000, repeats: int = 5, quick: bool = False, out=sys.stdout) -> dict:
     """Run the core benchmarks (settlement, full tick, memory, economy tick) and print a table to
     ``out``.
@@ -587,12 +906,7 @@ def run(size: int = 10_000_000, repeats: int = 5, quick: bool = False, out=sys.s
     econ_size = min(size, ECONOMY_SIZE)
     econ_firms = economy_firms(econ_size)
 
-    def say(msg):
-        if out is not None:
-            print(msg, file=out, flush=True)
-
-    t0 = _now()
-    load_start = list(os.getloadavg())
+    say, t0, load_start = _start(out)
     say(f"spms_mc bench: N = {size:,}, {repeats} repeats (medians of paired ratios; "
         f"limits measured in the same run)")
     results = []

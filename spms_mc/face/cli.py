@@ -341,12 +341,33 @@ def export(store, out, fmt, variables):
 @cli.command()
 @click.option("--size", default=10_000_000, show_default=True, type=click.IntRange(1000), help="accounts")
 @click.option("--repeats", default=5, show_default=True, type=click.IntRange(1))
-@click.option("--quick", is_flag=True, help="small size, 2 repeats (a smoke test)")
-def bench(size, repeats, quick):
+@click.option("--quick", is_flag=True, help="small size, 2 repeats (a smoke test); with --matrix: N = 10^3, 10^4, "
+              "short windows")
+@click.option("--matrix", is_flag=True, help="presets x N through spms_mc.simulate (marginal ticks) over the "
+              "read-modify-write and scatter-add limits at each N")
+@click.option("--sizes", metavar="N,N,...", help="with --matrix: the N (default 1e3,1e4,1e5,1e6,1e7)")
+@click.option("--presets", metavar="CASE,...", help="with --matrix: the cases (default all: sumsy, sumsy_period1, "
+              "sumsy_transactional, kinetic_exchange, yard_sale, ai_bau)")
+@click.option("--sample-every", type=click.IntRange(1), help="with --matrix: both runs sample every S ticks "
+              "(default: only their first and last tick, so the samples cancel)")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the results to this JSON file")
+def bench(size, repeats, quick, matrix, sizes, presets, sample_every, json_path):
     """Throughput of the kernels as fractions of this machine's own limits."""
     from . import bench as benchmod
 
-    benchmod.run(size=size, repeats=repeats, quick=quick)
+    if matrix:
+        try:
+            res = benchmod.bench_matrix(
+                sizes=[int(float(x)) for x in sizes.split(",") if x] if sizes else None,
+                cases=[x for x in presets.split(",") if x] if presets else None,
+                repeats=repeats, quick=quick, sample_every=sample_every)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--sizes/--presets") from None
+    else:
+        res = benchmod.run(size=size, repeats=repeats, quick=quick)
+    if json_path:
+        benchmod.write_json(json_path, res)
+        click.echo(f"wrote {json_path}")
 
 
 @cli.command()
