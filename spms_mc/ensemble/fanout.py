@@ -18,8 +18,11 @@ Schedulers (``scheduler=``):
 * ``"slurm"`` / ``"pbs"``: a dask-jobqueue cluster (optional extra ``spms_mc[cluster]``);
   ``dry_run=True`` returns the job script without submitting anything.
 
-Kernels are compiled in this process first (filling the on-disk cache), then once on every worker
-before the fan-out, so no two processes race to write the numba cache (numba#4807). The first
+Kernels are compiled in this process first (filling the on-disk cache), so workers only read the
+numba cache and no two processes race to write it (numba#4807); a cluster's workers load them once
+each before the fan-out, local workers on their first task. With the local scheduler this process
+is one of the workers: it computes from the start while the other worker processes start beside it
+(:func:`_fan_out_local`). The first
 task of a new store runs here too: its dataset is the store's template, and the store appears at
 its path (renamed from a temporary folder) with that member already done. A kill at any point loses
 nothing finished: ``resume=True`` completes the store, rebuilds one whose creation was interrupted
@@ -61,7 +64,7 @@ def member_task(scenario_toml: str, seed: int, member: int, position: tuple, pat
     zstore.write_member(path, ds, position, sweep_dims)
     return {"position": tuple(position), "member": member, "seconds": time.perf_counter() - t0,
             "money_stock": float(ds["money_stock"].values[0, -1]), "gini": float(ds["gini"].values[0, -1]),
-            "numba_threads": numba.config.NUMBA_NUM_THREADS, "pid": os.getpid()}
+            "numba_threads": numba.get_num_threads(), "pid": os.getpid()}
 
 
 def batch_task(scenario_toml: str, seed: int, members: tuple, position: tuple, path: str,
@@ -482,31 +485,13 @@ def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobq
                 progress(already + k + 1, total)
         return out
 
-    import dask
-    from distributed import Client, LocalCluster, as_completed
-
-    cluster = None
     if sched == "local":
-        n_workers, threads = local_layout(sc, len(tasks), workers)
-        mem = max(2**30, int(0.8 * _available() / n_workers))
-        # The nanny lets an existing environment variable override its pre-spawn config and then
-        # writes the config into this process's environment: set the variable itself for the
-        # spawn and restore it afterwards, or a second cluster would inherit the first one's value.
-        saved = os.environ.get("NUMBA_NUM_THREADS")
-        os.environ["NUMBA_NUM_THREADS"] = str(threads)
-        try:
-            with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": str(threads),
-                                  "distributed.worker.daemon": False}):
-                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, memory_limit=mem)
-        finally:
-            if saved is None:
-                os.environ.pop("NUMBA_NUM_THREADS", None)
-            else:
-                os.environ["NUMBA_NUM_THREADS"] = saved
-        client = Client(cluster)
-    else:
-        client, cluster = _cluster_client(sched, jobqueue, workers)
+        return _fan_out_local(sc, tasks, point_toml, seed, path, sweep_dims, workers, progress, already, total,
+                              warmed)
+
+    from distributed import as_completed
+
+    client, cluster = _cluster_client(sched, jobqueue, workers)
     try:
         warm = next(iter(point_toml.values()))
         if not warmed:  # this process first: fills the numba cache before the workers read it
@@ -527,6 +512,124 @@ def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobq
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+CLUSTER_START_S = 3.0  # about what starting a local worker process costs (spawn, imports, numba cache)
+
+
+def _local_cluster(n_workers: int, threads: int):
+    """A LocalCluster of ``n_workers`` single-threaded worker processes, numba limited to ``threads``."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    mem = max(2**30, int(0.8 * _available() / (n_workers + 1)))
+    # The nanny lets an existing environment variable override its pre-spawn config and then
+    # writes the config into this process's environment: set the variable itself for the
+    # spawn and restore it afterwards, or a second cluster would inherit the first one's value.
+    saved = os.environ.get("NUMBA_NUM_THREADS")
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": str(threads),
+                              "distributed.worker.daemon": False}):
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, memory_limit=mem)
+    finally:
+        if saved is None:
+            os.environ.pop("NUMBA_NUM_THREADS", None)
+        else:
+            os.environ["NUMBA_NUM_THREADS"] = saved
+    return cluster, Client(cluster)
+
+
+def _fan_out_local(sc, tasks, point_toml, seed, path, sweep_dims, workers, progress, already, total, warmed):
+    """The local scheduler: this process is one of the workers. It computes tasks itself from the
+    start, while ``workers - 1`` worker processes start in the background (a LocalCluster); as they
+    come up they take tasks too (two queued each), so their start-up (spawn, imports, numba cache
+    load, paid once per worker) overlaps with work instead of delaying it. Without an explicit
+    ``workers``, helper processes start only when the work left would take this process longer than
+    starting them (:data:`CLUSTER_START_S`, judged from the first task's time). Every task writes its
+    own chunks, so who computes it changes no byte."""
+    import collections
+    import threading
+
+    import numba
+
+    from ..engine.warmup import warmup
+
+    n_workers, threads = local_layout(sc, len(tasks) + 1, workers)
+    pending = collections.deque(tasks)
+    out: list = []
+    done = [already]
+
+    def finished(summary):
+        out.append(summary)
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+
+    def run_here():
+        pos, m = pending.popleft()
+        t0 = time.perf_counter()
+        finished(member_task(point_toml[pos], seed, m, pos, path, sweep_dims))
+        return time.perf_counter() - t0
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(before, threads))  # this process is one worker of n_workers
+    box: dict = {}
+    starter = None
+    try:
+        if not warmed:
+            warmup(_scenario(next(iter(point_toml.values()))))
+        if n_workers > 1 and workers is None:  # judge from one task whether helpers pay off
+            first = run_here()
+            if len(pending) * first < CLUSTER_START_S:
+                n_workers = 1
+        helpers = min(n_workers - 1, len(pending))
+        if helpers > 0:
+            def start():
+                try:
+                    box["cluster"], box["client"] = _local_cluster(helpers, threads)
+                except BaseException as exc:  # noqa: BLE001 - reported below, the work goes on here
+                    box["error"] = exc
+
+            starter = threading.Thread(target=start, name="spms-mc-local-cluster", daemon=True)
+            starter.start()
+        from distributed import as_completed
+
+        queue = None  # as_completed needs a client: made with the first future
+        in_flight = 0
+        run_id = uuid.uuid4().hex[:8]
+        while pending or in_flight:
+            client = box.get("client")
+            if client is not None and pending and in_flight < 2 * helpers:
+                pos, m = pending.popleft()
+                fut = client.submit(no_retry, member_task, point_toml[pos], seed, m, pos, path, sweep_dims,
+                                    key=f"spms-{run_id}-{'-'.join(map(str, pos))}-m{m}", pure=False, retries=2)
+                if queue is None:
+                    queue = as_completed([fut])
+                else:
+                    queue.add(fut)
+                in_flight += 1
+                continue
+            for fut in queue.next_batch(block=False) if in_flight else ():
+                finished(collect(fut.result()))
+                in_flight -= 1
+            if pending:
+                run_here()
+            elif in_flight:
+                finished(collect(next(queue).result()))
+                in_flight -= 1
+        if "error" in box:
+            _note(f"local worker processes did not start ({type(box['error']).__name__}: {box['error']}); "
+                  f"every task ran in this process")
+        return out
+    finally:
+        numba.set_num_threads(before)
+        if starter is not None:
+            starter.join()
+            if "client" in box:
+                box["client"].close()
+                box["cluster"].close()
 
 
 def _cluster_client(sched, jobqueue, workers):
