@@ -31,6 +31,8 @@ and removes stale temporary folders (:mod:`.store`), saying so on stderr and in 
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import os
 import sys
 import time
@@ -61,6 +63,11 @@ def member_task(scenario_toml: str, seed: int, member: int, position: tuple, pat
     sc = _scenario(scenario_toml)
     t0 = time.perf_counter()
     ds = to_dataset(Engine(sc, seed, member).run())
+    waited = time.perf_counter()
+    while not os.path.exists(path):  # a local worker may start before the store is created
+        if time.perf_counter() - waited > 86400:
+            raise zstore.StoreError(f"{path} did not appear within a day: its creating process is gone")
+        time.sleep(0.02)
     zstore.write_member(path, ds, position, sweep_dims)
     return {"position": tuple(position), "member": member, "seconds": time.perf_counter() - t0,
             "money_stock": float(ds["money_stock"].values[0, -1]), "gini": float(ds["gini"].values[0, -1]),
@@ -278,6 +285,7 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
             done = zstore.done_mask(path)
             notes.append(_note(f"{path}: grown from {have} to {members} members"))
     path_existed = done is not None
+    pool, first_seconds = None, None
     if path_existed and create_only:
         raise zstore.StoreError(f"{path} exists; spms-mc init creates a new store (accepted: another --out, "
                                 f"or --overwrite to replace it)")
@@ -298,7 +306,18 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
         else:
             pos, m = tasks.pop(0)
             first_batch = None
-            first = _local_dataset(point_toml[pos], seed, m, tick_progress)
+            if sched == "local" and workers is not None and workers > 1 and tasks and not create_only:
+                # the workers start (and compute) while this process computes the template
+                tasks = collections.deque(tasks)
+                pool, _ = local_pool(sc, len(tasks) + 1, workers, tasks, (point_toml, seed, str(path), sweep_dims))
+            t_first = time.perf_counter()
+            try:
+                first = _local_dataset(point_toml[pos], seed, m, tick_progress)
+            except BaseException:
+                if pool is not None:
+                    pool.close()
+                raise
+            first_seconds = time.perf_counter() - t_first
         attrs = {"fingerprint": fp, "scenario": toml_text, "root_seed": str(seed), "members": members,
                  "sweep": ",".join(k for k, _ in sc.sweep)}
         # the closed form in one place in every store: a variable over the grid (0-d without a sweep)
@@ -307,8 +326,13 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
         extra = {"money_stock_closed_form": (sweep_dims, closed, {
             "long_name": "closed-form money stock", "units": "currency units",
             "description": "|eligible| x GI / d where it applies (NaN: no closed form for this scenario)"})}
-        zstore.create(path, first, sweep=sc.sweep, members=members, attrs=attrs, extra=extra,
-                      initial=tuple(first_batch or [first]), position=pos, sweep_dims=sweep_dims)
+        try:
+            zstore.create(path, first, sweep=sc.sweep, members=members, attrs=attrs, extra=extra,
+                          initial=tuple(first_batch or [first]), position=pos, sweep_dims=sweep_dims)
+        except BaseException:
+            if pool is not None:
+                pool.close()
+            raise
         if progress:
             progress(total - len(tasks), total)
     if member_range is not None:
@@ -324,7 +348,10 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
                                      jobqueue or {}, progress, already, total)
     elif tasks:
         summaries = _fan_out(sched, sc, tasks, point_toml, seed, str(path), sweep_dims, workers,
-                             jobqueue or {}, progress, already, total, warmed=not path_existed)
+                             jobqueue or {}, progress, already, total, warmed=not path_existed, pool=pool,
+                             first_seconds=first_seconds)
+    elif pool is not None:
+        pool.close()
     if zstore.packed(path):
         pass  # complete and packed before this run, nothing computed
     elif zstore.done_mask(path).all():
@@ -474,7 +501,7 @@ def _jobqueue_cluster(kind: str, options: dict, jobs: int):
 
 
 def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobqueue, progress, already,
-             total, warmed=False):
+             total, warmed=False, pool=None, first_seconds=None):
     from ..engine.warmup import warmup
 
     if sched == "sync":
@@ -487,7 +514,7 @@ def _fan_out(sched, sc, tasks, point_toml, seed, path, sweep_dims, workers, jobq
 
     if sched == "local":
         return _fan_out_local(sc, tasks, point_toml, seed, path, sweep_dims, workers, progress, already, total,
-                              warmed)
+                              warmed, pool, first_seconds)
 
     from distributed import as_completed
 
@@ -541,23 +568,89 @@ def _local_cluster(n_workers: int, threads: int):
     return cluster, Client(cluster)
 
 
-def _fan_out_local(sc, tasks, point_toml, seed, path, sweep_dims, workers, progress, already, total, warmed):
-    """The local scheduler: this process is one of the workers. It computes tasks itself from the
-    start, while ``workers - 1`` worker processes start in the background (a LocalCluster); as they
-    come up they take tasks too (two queued each), so their start-up (spawn, imports, numba cache
-    load, paid once per worker) overlaps with work instead of delaying it. Without an explicit
-    ``workers``, helper processes start only when the work left would take this process longer than
-    starting them (:data:`CLUSTER_START_S`, judged from the first task's time). Every task writes its
-    own chunks, so who computes it changes no byte."""
-    import collections
-    import threading
+class LocalPool:
+    """Worker processes beside this one for the local scheduler: a LocalCluster of ``helpers``
+    single-threaded workers started in a background thread, fed from the shared ``pending`` tasks
+    (two queued per worker) as soon as it is up - even before the store exists: a task computes
+    first and waits for the store to appear before writing (:func:`member_task`), so the workers'
+    start-up and first tasks overlap with this process computing the store's template."""
 
+    def __init__(self, helpers, threads, pending, submit_args):
+        import threading
+
+        self.helpers, self.pending, self.submit_args = helpers, pending, submit_args
+        self.lock = threading.Lock()
+        self.client = self.cluster = self.error = None
+        self.queue, self.in_flight = None, 0
+        self.run_id = uuid.uuid4().hex[:8]
+        self.thread = threading.Thread(target=self._start, args=(threads,), name="spms-mc-local-cluster",
+                                       daemon=True)
+        self.thread.start()
+
+    def _start(self, threads):
+        try:
+            self.cluster, self.client = _local_cluster(self.helpers, threads)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller; the work goes on here
+            self.error = exc
+            return
+        self.top_up()
+
+    def top_up(self) -> None:
+        """Submit pending tasks until every worker has two."""
+        from distributed import as_completed
+
+        point_toml, seed, path, sweep_dims = self.submit_args
+        with self.lock:
+            while self.client is not None and self.pending and self.in_flight < 2 * self.helpers:
+                pos, m = self.pending.popleft()
+                fut = self.client.submit(no_retry, member_task, point_toml[pos], seed, m, pos, path, sweep_dims,
+                                         key=f"spms-{self.run_id}-{'-'.join(map(str, pos))}-m{m}", pure=False,
+                                         retries=2)
+                if self.queue is None:  # as_completed needs a client: made with the first future
+                    self.queue = as_completed([fut])
+                else:
+                    self.queue.add(fut)
+                self.in_flight += 1
+
+    def ready(self, block: bool = False) -> list:
+        """Results of the finished tasks (``block``: wait for one if none is finished)."""
+        with self.lock:
+            queue, n = self.queue, self.in_flight
+        if queue is None or not n:
+            return []
+        futs = queue.next_batch(block=block)
+        with self.lock:
+            self.in_flight -= len(futs)
+        return [collect(f.result()) for f in futs]
+
+    def close(self) -> None:
+        self.thread.join()
+        if self.client is not None:
+            self.client.close()
+            self.cluster.close()
+
+
+def local_pool(sc, n_tasks: int, workers, pending, submit_args) -> tuple[LocalPool | None, int]:
+    """(the pool of ``workers - 1`` processes beside this one or None, numba threads per worker)."""
+    n_workers, threads = local_layout(sc, n_tasks, workers)
+    helpers = min(n_workers - 1, len(pending))
+    return (LocalPool(helpers, threads, pending, submit_args) if helpers > 0 else None), threads
+
+
+def _fan_out_local(sc, tasks, point_toml, seed, path, sweep_dims, workers, progress, already, total, warmed,
+                   pool=None, first_seconds=None):
+    """The local scheduler: this process is one of the workers. It computes tasks itself while
+    ``workers - 1`` worker processes (:class:`LocalPool`) start beside it and take tasks as they
+    come up, so their start-up (spawn, imports, numba cache load, paid once per worker) overlaps
+    with work instead of delaying it. ``pool``: started earlier, with ``tasks`` its pending deque.
+    Without an explicit ``workers``, helper processes start only when the work left would take this
+    process longer than starting them (:data:`CLUSTER_START_S`, judged from one task's time). Every
+    task writes its own chunks, so who computes it changes no byte."""
     import numba
 
     from ..engine.warmup import warmup
 
-    n_workers, threads = local_layout(sc, len(tasks) + 1, workers)
-    pending = collections.deque(tasks)
+    pending = tasks if isinstance(tasks, collections.deque) else collections.deque(tasks)
     out: list = []
     done = [already]
 
@@ -568,68 +661,46 @@ def _fan_out_local(sc, tasks, point_toml, seed, path, sweep_dims, workers, progr
             progress(done[0], total)
 
     def run_here():
-        pos, m = pending.popleft()
+        with (pool.lock if pool is not None else contextlib.nullcontext()):
+            if not pending:
+                return 0.0
+            pos, m = pending.popleft()
         t0 = time.perf_counter()
         finished(member_task(point_toml[pos], seed, m, pos, path, sweep_dims))
         return time.perf_counter() - t0
 
+    _, threads = local_layout(sc, len(pending) + 1, workers)
     before = numba.get_num_threads()
-    numba.set_num_threads(min(before, threads))  # this process is one worker of n_workers
-    box: dict = {}
-    starter = None
+    numba.set_num_threads(min(before, threads))  # this process is one worker of several
     try:
         if not warmed:
             warmup(_scenario(next(iter(point_toml.values()))))
-        if n_workers > 1 and workers is None:  # judge from one task whether helpers pay off
-            first = run_here()
-            if len(pending) * first < CLUSTER_START_S:
-                n_workers = 1
-        helpers = min(n_workers - 1, len(pending))
-        if helpers > 0:
-            def start():
-                try:
-                    box["cluster"], box["client"] = _local_cluster(helpers, threads)
-                except BaseException as exc:  # noqa: BLE001 - reported below, the work goes on here
-                    box["error"] = exc
-
-            starter = threading.Thread(target=start, name="spms-mc-local-cluster", daemon=True)
-            starter.start()
-        from distributed import as_completed
-
-        queue = None  # as_completed needs a client: made with the first future
-        in_flight = 0
-        run_id = uuid.uuid4().hex[:8]
-        while pending or in_flight:
-            client = box.get("client")
-            if client is not None and pending and in_flight < 2 * helpers:
-                pos, m = pending.popleft()
-                fut = client.submit(no_retry, member_task, point_toml[pos], seed, m, pos, path, sweep_dims,
-                                    key=f"spms-{run_id}-{'-'.join(map(str, pos))}-m{m}", pure=False, retries=2)
-                if queue is None:
-                    queue = as_completed([fut])
-                else:
-                    queue.add(fut)
-                in_flight += 1
-                continue
-            for fut in queue.next_batch(block=False) if in_flight else ():
-                finished(collect(fut.result()))
-                in_flight -= 1
+        if pool is None and workers is None and local_layout(sc, len(pending) + 1, None)[0] > 1:
+            first = first_seconds if first_seconds is not None else run_here()  # do helpers pay off?
+            if len(pending) * first >= CLUSTER_START_S:
+                pool, _ = local_pool(sc, len(pending) + 1, None, pending, (point_toml, seed, path, sweep_dims))
+        elif pool is None and workers is not None:
+            pool, _ = local_pool(sc, len(pending) + 1, workers, pending, (point_toml, seed, path, sweep_dims))
+        while True:
+            if pool is not None:
+                pool.top_up()
+                for summary in pool.ready():
+                    finished(summary)
             if pending:
                 run_here()
-            elif in_flight:
-                finished(collect(next(queue).result()))
-                in_flight -= 1
-        if "error" in box:
-            _note(f"local worker processes did not start ({type(box['error']).__name__}: {box['error']}); "
+            elif pool is not None and pool.in_flight:
+                for summary in pool.ready(block=True):
+                    finished(summary)
+            else:
+                break
+        if pool is not None and pool.error is not None:
+            _note(f"local worker processes did not start ({type(pool.error).__name__}: {pool.error}); "
                   f"every task ran in this process")
         return out
     finally:
         numba.set_num_threads(before)
-        if starter is not None:
-            starter.join()
-            if "client" in box:
-                box["client"].close()
-                box["cluster"].close()
+        if pool is not None:
+            pool.close()
 
 
 def _cluster_client(sched, jobqueue, workers):
