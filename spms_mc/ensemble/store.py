@@ -13,6 +13,11 @@ of zarr-python, not of the zarr v3 spec); once a run or resume has filled the st
 :func:`consolidate` adds it for other readers (a plain ``xr.open_zarr`` then opens without a
 warning).
 
+Once every member is done the store is packed (:func:`pack`): every variable rewritten with zarr
+v3's sharding codec, the chunks inside a shard still one (grid point, member) each, so the file
+count stops growing with members x variables. A store is unpacked before it grows, since concurrent
+writers must never share a file.
+
 The attributes hold the resolved scenario (TOML), the root seed, the member count, package
 versions and a fingerprint of all of these; ``--resume`` refuses a store whose fingerprint
 differs, because a resumed run must produce exactly what an uninterrupted one would.
@@ -382,7 +387,8 @@ def pack(path, *, shards: bool = True) -> int:
             continue
         chunks = tuple(1 if d in lead else max(1, n) for d, n in zip(var.dims, var.shape))
         enc[name] = {**keep, "chunks": chunks}
-        if shards and var.ndim and var.size:  # 0-d or empty (no flows booked): one chunk, no shard  # dask chunks as the shards: each written whole, by one task (0-d: a chunk)
+        if shards and var.ndim and var.size:  # 0-d or empty (no flows booked): one chunk, no shard
+            # dask chunks as the shards: each shard written whole, by one task
             extent = shard_layout(ds, name)
             enc[name]["shards"] = tuple(extent.get(d, n) for d, n in zip(var.dims, var.shape))
             ds[name] = ds[name].chunk(dict(zip(var.dims, enc[name]["shards"])))
