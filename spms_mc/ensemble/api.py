@@ -17,10 +17,11 @@ def run_ensemble(scenario, members: int = 1, seed: int = 0, store="ensemble.zarr
     notebook (a widget where ipywidgets is installed), nothing elsewhere; False: nothing.
     """
     if kwargs.get("progress") is None and _in_notebook():
-        try:  # a widget where ipywidgets is installed, text lines otherwise (no warning)
-            import ipywidgets  # noqa: F401
+        import importlib.util
+
+        if importlib.util.find_spec("ipywidgets") is not None:  # a widget; text lines otherwise (no warning)
             from tqdm.notebook import tqdm
-        except ImportError:
+        else:
             from tqdm import tqdm
 
         bar = tqdm(total=None, desc="tasks", unit="task")
