@@ -31,7 +31,7 @@ is left out. Two presets:
 Within each repeat every Mesa model is timed, then each spms_mc preset; a ratio is formed per
 repeat against the Mesa figure of the same repeat and the median is reported.
 
-    python benchmarks/bench_mesa.py [--sizes 1000,10000,100000] [--repeats 5] [--seconds 0.3]
+    python benchmarks/bench_mesa.py [--sizes 1000,10000,100000] [--repeats 5] [--seconds 0.5]
                                     [--literal-tutorial] [--profile] [--json out.json]
 """
 from __future__ import annotations
@@ -138,7 +138,7 @@ def main(argv=None) -> int:
                     "seconds per step)")
     ap.add_argument("--presets", default="sumsy,kinetic_exchange")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--seconds", type=float, default=0.3, help="marginal time of each spms_mc timing")
+    ap.add_argument("--seconds", type=float, default=0.5, help="marginal time of each spms_mc timing")
     ap.add_argument("--literal-tutorial", action="store_true",
                     help="also time the tutorial's own receiver draw (from the AgentSet, O(N) per draw)")
     ap.add_argument("--profile", action="store_true", help="cProfile spms_mc sumsy at the smallest size")

@@ -102,11 +102,11 @@ def _median(xs) -> float:
     return float(statistics.median(xs))
 
 
-def _best(fn, *args, calls: int = 1) -> float:
-    """Seconds per call of ``fn(*args)``: the fastest of ``INNER`` timings, each of ``calls`` calls
+def _best(fn, *args, calls: int = 1, tries: int = INNER) -> float:
+    """Seconds per call of ``fn(*args)``: the fastest of ``tries`` timings, each of ``calls`` calls
     back to back (more than one where a single call is too short to time, at small N)."""
     if calls == 1:
-        return min(_timed(fn, *args) for _ in range(INNER))
+        return min(_timed(fn, *args) for _ in range(tries))
 
     def many():
         for _ in range(calls):
@@ -571,7 +571,9 @@ MATRIX_CASES = {
 }
 MATRIX_SIZES = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 MATRIX_QUICK_SIZES = (1_000, 10_000)
-MATRIX_SECONDS = 0.3  # aimed-at marginal time (long run minus short run) of each (case, N)
+MATRIX_SECONDS = 0.5  # aimed-at marginal time (long run minus short run) of each (case, N), at least
+MATRIX_SHORT_FACTOR = 4.0  # ... this many times the short run's time: its set-up jitter (allocation, the
+# initial lay-out, two samples: ~1 s at N = 10^7) stays small beside the window
 MATRIX_QUICK_SECONDS = 0.05
 MATRIX_PROBE = 100_000  # account-ticks of the first probe that sizes the marginal window
 MATRIX_LIMIT_ELEMENTS = 10_000_000  # elements per limit timing: ceil(this / N) calls back to back
@@ -632,9 +634,10 @@ class Marginal:
     ``sample_every = S`` both sample every S ticks (T_short and the window are multiples of S) and
     the marginal ticks carry one sample per S ticks. Building one runs the short run once untimed
     (compiles the parallel twins at this N, faults the pages in), then probes with pairs of growing
-    windows until one takes an eighth of ``seconds``; the window is then the multiple of the
+    windows until one takes an eighth of ``seconds`` and as long as the short run (so that the
+    short run's jitter does not fool the estimate); the window is then the multiple of the
     quantum (``run.period`` for cases with period-start work, else 1 tick) that takes about
-    ``seconds``.
+    ``seconds`` and at least ``MATRIX_SHORT_FACTOR`` times the short run.
     """
 
     def __init__(self, case: str, n: int, seconds: float = MATRIX_SECONDS, sample_every: int | None = None):
@@ -653,12 +656,13 @@ class Marginal:
         while True:
             self.long_ticks = short + window
             t_s, t_l = self.time()
-            if t_l - t_s >= seconds / 8 or window * self.n >= 10**12:
+            if t_l - t_s >= max(seconds / 8, t_s) or window * self.n >= 10**12:
                 break
             window *= 4
-        self.probe = {"ticks": window, "seconds": t_l - t_s}
+        self.probe = {"ticks": window, "seconds": t_l - t_s, "short_seconds": t_s}
         per_tick = max(t_l - t_s, 1e-9) / window
-        self.long_ticks = short + q * max(1, math.ceil(seconds / per_tick / q))
+        aim = max(seconds, MATRIX_SHORT_FACTOR * t_s)
+        self.long_ticks = short + q * max(1, math.ceil(aim / per_tick / q))
 
     @property
     def marginal_ticks(self) -> int:
@@ -682,8 +686,9 @@ def bench_matrix(sizes=None, cases=None, repeats: int = 5, quick: bool = False, 
     """Every case of ``MATRIX_CASES`` at every N through :func:`spms_mc.simulate` (:class:`Marginal`),
     over the two limits at the same N: read-modify-write (:func:`_rmw_limit`) and the serial
     scatter-add (:func:`_scatter_limit`; in cache at small N). Each repeat times, per case, both
-    limits (each the fastest of ``INNER`` timings of ``ceil(MATRIX_LIMIT_ELEMENTS / N)`` calls) and
-    then the short and the long run; ratios are formed per repeat, medians reported. Cases rotate
+    limits (each the fastest of ``INNER`` timings of ``c = ceil(MATRIX_LIMIT_ELEMENTS / N)`` calls;
+    the parallel read-modify-write the fastest of ``INNER x c`` single calls, as one descheduled
+    thread stalls a whole call on a loaded machine) and then the short and the long run; ratios are formed per repeat, medians reported. Cases rotate
     inside each repeat. ``quick``: N = 10^3 and 10^4 (unless ``sizes``), ``QUICK_REPEATS`` repeats,
     ``MATRIX_QUICK_SECONDS`` windows. ``out=None`` prints nothing.
 
@@ -719,6 +724,8 @@ def bench_matrix(sizes=None, cases=None, repeats: int = 5, quick: bool = False, 
         rmw, rmw_args = _rmw_limit(n)
         scatter, sc_args = _scatter_limit(n)
         calls = max(1, math.ceil(MATRIX_LIMIT_ELEMENTS / n))
+        # a parallel limit: the fastest of as many single calls (one descheduled thread stalls a call)
+        rmw_calls, rmw_tries = (1, INNER * calls) if _rmw_limit_kernel(n) == "parallel" else (calls, INNER)
         plans = {}
         for c in todo:
             plans[c] = Marginal(c, n, seconds, sample_every)
@@ -727,7 +734,7 @@ def bench_matrix(sizes=None, cases=None, repeats: int = 5, quick: bool = False, 
         for _ in range(repeats):
             for c in todo:
                 r = rec[c]
-                r["rmw"].append(n / _best(rmw, *rmw_args, calls=calls))
+                r["rmw"].append(n / _best(rmw, *rmw_args, calls=rmw_calls, tries=rmw_tries))
                 r["scatter"].append(n / _best(scatter, *sc_args, calls=calls))
                 t_s, t_l = plans[c].time()
                 r["seconds_short"].append(t_s)
