@@ -10,28 +10,65 @@ import pytest
 HERE = Path(__file__).parent
 
 
-def test_cuda_backend_is_bit_identical_to_cpu_under_the_simulator():
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    r = subprocess.run([sys.executable, str(HERE / "cuda_sim_compare.py")], capture_output=True, text=True,
-                       env=env, timeout=1200)
-    assert r.returncode == 0, r.stderr[-3000:]
-    lines = r.stdout.strip().splitlines()
-    assert len(lines) == 13, r.stdout  # every case of cuda_sim_compare.CASES
-    assert all(line.endswith("identical") for line in lines), r.stdout
+BATCH_FIRST = ["sumsy", "kinetic_exchange", "yard_sale", "tiered_on_demand"]
+BATCH_SECOND = ["subset_firms_events_fixed_rate", "transactional_subset_buffer_loans",
+                "end_base_saving_demurrage_funded", "ensemble"]
 
 
-def test_batched_members_are_bit_identical_to_cpu_members_under_the_simulator():
+@pytest.fixture(scope="module")
+def simulator_runs(tmp_path_factory):
+    """The simulator scripts, each single-threaded and minutes long, started together as soon as the
+    first test of this module needs them, so they share the cores; each test waits for its own."""
+    # no on-disk numba cache: processes that compile at once must not race to write it (numba#4807)
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "SPMS_MC_NUMBA_CACHE": "0"}
+    out = tmp_path_factory.mktemp("gpu") / "gpu.json"
+    commands = {
+        "sim": [str(HERE / "cuda_sim_compare.py")],
+        "batch_first": [str(HERE / "cuda_batch_compare.py"), *BATCH_FIRST],
+        "batch_second": [str(HERE / "cuda_batch_compare.py"), *BATCH_SECOND],
+        "bench": [str(HERE.parents[1] / "benchmarks" / "bench_gpu.py"), "--size", "256", "--repeats", "1",
+                  "--batch-members", "2", "--batch-households", "16", "--batch-ticks", "31",
+                  "--identity-households", "16", "--identity-ticks", "31", "--identity-members", "2",
+                  "--json", str(out)],
+    }
+    procs = {k: subprocess.Popen([sys.executable, *c], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env) for k, c in commands.items()}
+    results: dict = {}
+
+    def result(name):
+        if name not in results:
+            stdout, stderr = procs[name].communicate(timeout=1800)
+            results[name] = (procs[name].returncode, stdout, stderr)
+        return results[name]
+
+    result.bench_json = out
+    yield result
+    for p in procs.values():
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+
+
+def test_cuda_backend_is_bit_identical_to_cpu_under_the_simulator(simulator_runs):
+    rc, stdout, stderr = simulator_runs("sim")
+    assert rc == 0, stderr[-3000:]
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 13, stdout  # every case of cuda_sim_compare.CASES
+    assert all(line.endswith("identical") for line in lines), stdout
+
+
+def test_batched_members_are_bit_identical_to_cpu_members_under_the_simulator(simulator_runs):
     """A batch of members (one launch per process for all of them, metrics on the device) gives
     each member's CPU dataset byte for byte: seven scenarios covering every batched process (SuMSy
     periodic and transactional, with buffer loans), and the ensemble layer (batches of 2 over a
     sweep of 2 points) against a CPU ensemble."""
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    r = subprocess.run([sys.executable, str(HERE / "cuda_batch_compare.py")], capture_output=True, text=True,
-                       env=env, timeout=1800)
-    assert r.returncode == 0, r.stderr[-3000:]
-    lines = r.stdout.strip().splitlines()
-    assert len(lines) == 8, r.stdout
-    assert all(line.endswith("identical") for line in lines), r.stdout
+    lines = []
+    for half in ("batch_first", "batch_second"):
+        rc, stdout, stderr = simulator_runs(half)
+        assert rc == 0, stderr[-3000:]
+        lines += stdout.strip().splitlines()
+    assert len(lines) == 8, lines
+    assert all(line.endswith("identical") for line in lines), lines
 
 
 def _nvvm_available() -> bool:
@@ -128,21 +165,16 @@ def test_batch_problems_name_the_keys_without_batched_kernels(preset, over, prob
 
 
 
-def test_gpu_benchmark_runs_on_the_simulator(tmp_path):
+def test_gpu_benchmark_runs_on_the_simulator(simulator_runs):
     """benchmarks/bench_gpu.py is one command on a GPU; here it only has to run (simulator figures
     are meaningless), and its CPU-vs-GPU identity check must find the datasets identical."""
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    out = tmp_path / "gpu.json"
-    r = subprocess.run([sys.executable, str(HERE.parents[1] / "benchmarks" / "bench_gpu.py"), "--size", "256",
-                        "--repeats", "1", "--batch-members", "2", "--batch-households", "16", "--batch-ticks", "31",
-                        "--identity-households", "16", "--identity-ticks", "31", "--identity-members", "2",
-                        "--json", str(out)], capture_output=True, text=True, env=env, timeout=900)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "settle (GI + demurrage)" in r.stdout and "random exchange tick" in r.stdout
-    assert "batch of 2 members x 16 households x 31 ticks of sumsy" in r.stdout
+    rc, stdout, stderr = simulator_runs("bench")
+    assert rc == 0, stderr[-2000:]
+    assert "settle (GI + demurrage)" in stdout and "random exchange tick" in stdout
+    assert "batch of 2 members x 16 households x 31 ticks of sumsy" in stdout
     import json
 
-    data = json.loads(out.read_text())
+    data = json.loads(simulator_runs.bench_json.read_text())
     assert data["n"] == 256 and data["settle_ratio"] > 0 and data["device"] == "numba CUDA simulator"
     assert data["batch_seconds"] > 0 and data["batch_members"] == 2
     assert data["sample_seconds_device_sort"] > 0 and data["sample_seconds_host_sort"] > 0
