@@ -42,14 +42,14 @@ timed (compilation, page faults). The engine's hooks run on the thread count
     repeat. Target >= 1 / 1.5 (the CETE tick within 1.5 x the baseline's).
 
 The matrix (:func:`bench_matrix`, ``spms-mc bench --matrix``)
-    Every case of ``MATRIX_CASES`` (``sumsy``, ``sumsy`` with ``run.period = 1``,
-    ``sumsy_transactional``, ``kinetic_exchange``, ``yard_sale``, ``ai_bau`` up to 10^6 households)
+    Every case of ``MATRIX_CASES`` (``sumsy``, ``sumsy`` with ``run.period = 1``, the same without
+    exchange (GI + demurrage only), ``sumsy_transactional``, ``kinetic_exchange``, ``yard_sale``, ``ai_bau`` up to 10^6 households)
     at N = 10^3 .. 10^7 through :func:`spms_mc.simulate`: a long and a short run of the same
     scenario (:class:`Marginal`), rate = (T_long - T_short) x N / (t_long - t_short) account-ticks/s,
     so construction, the output Dataset and the samples cancel. Each repeat times, per case, the
     read-modify-write and the serial scatter-add limits at the same N (in cache at small N) and then
-    the two runs; ratios per repeat, medians reported. Targets: ``sumsy_period1`` (GI + demurrage
-    every tick) at N = 10^7 >= 0.5 of read-modify-write; every exchange rule at every N >= 0.5 of the
+    the two runs; ratios per repeat, medians reported. Targets: ``sumsy_gi_demurrage`` (GI +
+    demurrage every tick, nothing else) at N = 10^7 >= 0.5 of read-modify-write; every exchange rule at every N >= 0.5 of the
     scatter-add; at N = 10^3 ``sumsy`` and ``kinetic_exchange`` <= 5 us per tick.
 
 Entry points: :func:`run` (``spms-mc bench``) and :func:`bench_matrix` (``spms-mc bench --matrix``);
@@ -562,7 +562,9 @@ class MatrixCase(NamedTuple):
 
 MATRIX_CASES = {
     "sumsy": MatrixCase("sumsy", {}),
-    "sumsy_period1": MatrixCase("sumsy", {"run.period": 1}),  # GI + demurrage every tick
+    "sumsy_period1": MatrixCase("sumsy", {"run.period": 1}),  # GI + demurrage every tick, and the exchange
+    # GI + demurrage every tick and nothing else: the read-modify-write target's case
+    "sumsy_gi_demurrage": MatrixCase("sumsy", {"run.period": 1, "exchange.rule": "none"}, exchange=False),
     "sumsy_transactional": MatrixCase("sumsy_transactional", {}),
     "kinetic_exchange": MatrixCase("kinetic_exchange", {}, whole_periods=False),
     "yard_sale": MatrixCase("yard_sale", {}, whole_periods=False),
@@ -577,8 +579,8 @@ MATRIX_SHORT_FACTOR = 4.0  # ... this many times the short run's time: its set-u
 MATRIX_QUICK_SECONDS = 0.05
 MATRIX_PROBE = 100_000  # account-ticks of the first probe that sizes the marginal window
 MATRIX_LIMIT_ELEMENTS = 10_000_000  # elements per limit timing: ceil(this / N) calls back to back
-TARGET_MATRIX_RMW = 0.50  # sumsy_period1 at N = 10^7 over read-modify-write
-RMW_TARGET_CELL = ("sumsy_period1", 10_000_000)
+TARGET_MATRIX_RMW = 0.50  # GI + demurrage every tick (no exchange) at N = 10^7 over read-modify-write
+RMW_TARGET_CELL = ("sumsy_gi_demurrage", 10_000_000)
 TARGET_MATRIX_SCATTER = 0.50  # every exchange rule, every N, over the same-N scatter-add
 TARGET_OVERHEAD_US = 5.0  # microseconds per tick at N = 10^3
 OVERHEAD_CASES, OVERHEAD_SIZE = ("sumsy", "kinetic_exchange"), 1_000

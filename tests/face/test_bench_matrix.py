@@ -41,9 +41,11 @@ def test_matrix_rates_come_from_a_long_and_a_short_run():
 
 
 def test_matrix_cases_cover_the_issue():
-    assert set(bench.MATRIX_CASES) == {"sumsy", "sumsy_period1", "sumsy_transactional", "kinetic_exchange",
-                                       "yard_sale", "ai_bau"}
+    assert set(bench.MATRIX_CASES) == {"sumsy", "sumsy_period1", "sumsy_gi_demurrage", "sumsy_transactional",
+                                       "kinetic_exchange", "yard_sale", "ai_bau"}
     assert bench.MATRIX_CASES["sumsy_period1"].overrides == {"run.period": 1}
+    assert bench.MATRIX_CASES["sumsy_gi_demurrage"].overrides == {"run.period": 1, "exchange.rule": "none"}
+    assert bench.RMW_TARGET_CELL == ("sumsy_gi_demurrage", 10**7)
     assert bench.MATRIX_CASES["ai_bau"].max_n == 10**6
     assert bench.MATRIX_SIZES == (10**3, 10**4, 10**5, 10**6, 10**7)
     sc = bench.matrix_scenario("ai_bau", 10_000, 90)
