@@ -8,11 +8,13 @@ across sweep points (common random numbers): member i sees the same draws at eve
 
 Schedulers (``scheduler=``):
 
-* ``"local"`` (default): a ``dask.distributed.LocalCluster`` sized to the machine. Small
-  populations get one single-threaded worker per core; populations of
-  ``engine.PARALLEL_MIN_ACCOUNTS`` accounts or more get one worker using every core. ``workers``
-  overrides; numba threads per worker are set so workers x threads never exceed the cores
-  (``NUMBA_NUM_THREADS`` through the nanny's pre-spawn environment, dask/distributed#9075).
+* ``"local"`` (default): workers sized to the machine, this process one of them. Small
+  populations get one single-threaded worker per core, the others threads of this process
+  (:class:`LocalThreads`); populations of ``engine.PARALLEL_MIN_ACCOUNTS`` accounts or more get one
+  worker using every core, or with ``workers`` > 1 worker processes of a
+  ``dask.distributed.LocalCluster`` (:class:`LocalPool`). ``workers`` overrides; numba threads per
+  worker are set so workers x threads never exceed the cores (``NUMBA_NUM_THREADS`` through the
+  nanny's pre-spawn environment, dask/distributed#9075).
 * ``"sync"``: no cluster, tasks one after another in this process (debugging).
 * ``"tcp://HOST:PORT"``: an existing cluster.
 * ``"slurm"`` / ``"pbs"``: a dask-jobqueue cluster (optional extra ``spms_mc[cluster]``);
@@ -21,8 +23,8 @@ Schedulers (``scheduler=``):
 Kernels are compiled in this process first (filling the on-disk cache), so workers only read the
 numba cache and no two processes race to write it (numba#4807); a cluster's workers load them once
 each before the fan-out, local workers on their first task. With the local scheduler this process
-is one of the workers: it computes from the start while the other worker processes start beside it
-(:func:`_fan_out_local`). The first
+is one of the workers: it computes from the start while the others (threads of it for small
+populations, worker processes from ``PARALLEL_MIN_ACCOUNTS`` up) join it (:func:`_fan_out_local`). The first
 task of a new store runs here too: its dataset is the store's template, and the store appears at
 its path (renamed from a temporary folder) with that member already done. A kill at any point loses
 nothing finished: ``resume=True`` completes the store, rebuilds one whose creation was interrupted
@@ -35,6 +37,7 @@ import collections
 import contextlib
 import os
 import sys
+import threading
 import time
 import tomllib
 import uuid
@@ -71,7 +74,8 @@ def member_task(scenario_toml: str, seed: int, member: int, position: tuple, pat
     zstore.write_member(path, ds, position, sweep_dims)
     return {"position": tuple(position), "member": member, "seconds": time.perf_counter() - t0,
             "money_stock": float(ds["money_stock"].values[0, -1]), "gini": float(ds["gini"].values[0, -1]),
-            "numba_threads": numba.get_num_threads(), "pid": os.getpid()}
+            "numba_threads": numba.get_num_threads(), "pid": os.getpid(),
+            "thread": threading.current_thread().name}
 
 
 def batch_task(scenario_toml: str, seed: int, members: tuple, position: tuple, path: str,
@@ -306,7 +310,8 @@ def run_ensemble_with_summary(scenario, members: int = 1, seed: int = 0,
         else:
             pos, m = tasks.pop(0)
             first_batch = None
-            if sched == "local" and workers is not None and workers > 1 and tasks and not create_only:
+            if sched == "local" and tasks and not create_only and (
+                    (workers is not None and workers > 1) or sc.n_accounts < _min_parallel()):
                 # the workers start (and compute) while this process computes the template
                 tasks = collections.deque(tasks)
                 pool, _ = local_pool(sc, len(tasks) + 1, workers, tasks, (point_toml, seed, str(path), sweep_dims))
@@ -630,22 +635,98 @@ class LocalPool:
             self.cluster.close()
 
 
-def local_pool(sc, n_tasks: int, workers, pending, submit_args) -> tuple[LocalPool | None, int]:
-    """(the pool of ``workers - 1`` processes beside this one or None, numba threads per worker)."""
+class LocalThreads:
+    """The other local workers as threads of this process, for populations below
+    ``PARALLEL_MIN_ACCOUNTS``: there every member runs the serial kernels, which release the GIL
+    (``nogil``), so threads compute members side by side with no start-up at all. Each thread takes
+    the next task from the shared ``pending`` deque until it is empty (no waiting on this process to
+    hand tasks out); the interface is :class:`LocalPool`'s. A task computes and then waits for the
+    store to exist before writing."""
+
+    def __init__(self, helpers, threads, pending, submit_args):
+        import queue
+
+        self.helpers, self.threads, self.pending, self.submit_args = helpers, threads, pending, submit_args
+        self.lock = threading.Lock()
+        self.results: queue.Queue = queue.Queue()
+        self.in_flight, self.error = 0, None
+        self.workers = [threading.Thread(target=self._work, name=f"spms-mc-member-{k}", daemon=True)
+                        for k in range(helpers)]
+        for t in self.workers:
+            t.start()
+
+    def _work(self) -> None:
+        import numba
+
+        numba.set_num_threads(self.threads)  # per thread: as a worker process of this layout would
+        point_toml, seed, path, sweep_dims = self.submit_args
+        while True:
+            with self.lock:
+                if not self.pending:
+                    return
+                pos, m = self.pending.popleft()
+                self.in_flight += 1
+            try:
+                self.results.put((True, member_task(point_toml[pos], seed, m, pos, path, sweep_dims)))
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread by ready()
+                with self.lock:
+                    self.pending.clear()  # no new member starts after a failure
+                self.results.put((False, exc))
+
+    def top_up(self) -> None:
+        """Nothing to hand out: the threads take tasks themselves."""
+
+    def ready(self, block: bool = False) -> list:
+        import queue
+
+        out = []
+        while True:
+            try:
+                ok, value = self.results.get(block=block and not out)
+            except queue.Empty:
+                return out
+            with self.lock:
+                self.in_flight -= 1
+            if not ok:
+                raise value
+            out.append(value)
+
+    def close(self) -> None:
+        with self.lock:
+            self.pending.clear()  # after an error or Ctrl-C: the members running finish, no new ones start
+        for t in self.workers:
+            t.join()
+
+
+def local_pool(sc, n_tasks: int, workers, pending, submit_args):
+    """(the other workers beside this process, or None; numba threads per worker): threads of this
+    process below ``PARALLEL_MIN_ACCOUNTS`` accounts (:class:`LocalThreads`), worker processes from
+    there up (:class:`LocalPool`)."""
     n_workers, threads = local_layout(sc, n_tasks, workers)
     helpers = min(n_workers - 1, len(pending))
-    return (LocalPool(helpers, threads, pending, submit_args) if helpers > 0 else None), threads
+    if helpers <= 0:
+        return None, threads
+    kind = LocalThreads if sc.n_accounts < _min_parallel() else LocalPool
+    return kind(helpers, threads, pending, submit_args), threads
+
+
+def _min_parallel() -> int:
+    from ..engine.member import PARALLEL_MIN_ACCOUNTS
+
+    return PARALLEL_MIN_ACCOUNTS
 
 
 def _fan_out_local(sc, tasks, point_toml, seed, path, sweep_dims, workers, progress, already, total, warmed,
                    pool=None, first_seconds=None):
-    """The local scheduler: this process is one of the workers. It computes tasks itself while
-    ``workers - 1`` worker processes (:class:`LocalPool`) start beside it and take tasks as they
-    come up, so their start-up (spawn, imports, numba cache load, paid once per worker) overlaps
-    with work instead of delaying it. ``pool``: started earlier, with ``tasks`` its pending deque.
-    Without an explicit ``workers``, helper processes start only when the work left would take this
-    process longer than starting them (:data:`CLUSTER_START_S`, judged from one task's time). Every
-    task writes its own chunks, so who computes it changes no byte."""
+    """The local scheduler: this process is one of the workers. It computes tasks itself beside
+    ``workers - 1`` others (:func:`local_pool`): threads of this process for small populations
+    (:class:`LocalThreads`, no start-up), else worker processes (:class:`LocalPool`) that start
+    beside it and take tasks as they come up, so their start-up (spawn, imports, numba cache load,
+    paid once per worker) overlaps with work instead of delaying it. ``pool``: started earlier,
+    with ``tasks`` its pending deque. Without an explicit ``workers``, worker processes start only
+    when the work left would take this process longer than starting them (:data:`CLUSTER_START_S`,
+    judged from one task's time). Every task writes its own chunks, so who computes it changes no
+    byte."""
     import numba
 
     from ..engine.warmup import warmup
@@ -675,12 +756,13 @@ def _fan_out_local(sc, tasks, point_toml, seed, path, sweep_dims, workers, progr
     try:
         if not warmed:
             warmup(_scenario(next(iter(point_toml.values()))))
-        if pool is None and workers is None and local_layout(sc, len(pending) + 1, None)[0] > 1:
-            first = first_seconds if first_seconds is not None else run_here()  # do helpers pay off?
+        args = (point_toml, seed, path, sweep_dims)
+        if pool is None and (workers is not None or sc.n_accounts < _min_parallel()):  # threads cost nothing
+            pool, _ = local_pool(sc, len(pending) + 1, workers, pending, args)
+        elif pool is None and local_layout(sc, len(pending) + 1, None)[0] > 1:
+            first = first_seconds if first_seconds is not None else run_here()  # do worker processes pay off?
             if len(pending) * first >= CLUSTER_START_S:
-                pool, _ = local_pool(sc, len(pending) + 1, None, pending, (point_toml, seed, path, sweep_dims))
-        elif pool is None and workers is not None:
-            pool, _ = local_pool(sc, len(pending) + 1, workers, pending, (point_toml, seed, path, sweep_dims))
+                pool, _ = local_pool(sc, len(pending) + 1, None, pending, args)
         while True:
             if pool is not None:
                 pool.top_up()

@@ -43,18 +43,25 @@ def test_sync_one_worker_two_workers_and_simulate_agree(tmp_path):
             assert np.array_equal(ds[v].isel(member=[m]).values, one[v].values, equal_nan=True), (m, v)
 
 
-def test_local_worker_processes_join_this_process_as_they_start(tmp_path):
-    """The local scheduler computes in this process from the start and hands tasks to the worker
-    processes once they are up: both compute, and the store is that of sync."""
+@pytest.mark.parametrize("kind", ["threads", "processes"])
+def test_local_workers_join_this_process(kind, tmp_path, monkeypatch):
+    """The local scheduler computes in this process from the start; the other workers are threads
+    of it (small populations: serial kernels, which release the GIL) or worker processes that take
+    tasks once they are up (forced here by lowering the threshold). Both compute, and the store is
+    that of sync."""
     import os
 
-    from spms_mc.ensemble.fanout import run_ensemble_with_summary
+    from spms_mc.ensemble import fanout
 
+    if kind == "processes":
+        monkeypatch.setattr(fanout, "_min_parallel", lambda: 0)
     sc = spms_mc.load_scenario("sumsy", {"population.households": 3000, "run.ticks": 3000})
-    _, summary = run_ensemble_with_summary(sc, members=12, seed=2, store=tmp_path / "l.zarr", scheduler="local",
-                                           workers=2)
-    pids = [t["pid"] for t in summary["summaries"]]
-    assert os.getpid() in pids and len(set(pids)) == 2, pids
+    _, summary = fanout.run_ensemble_with_summary(sc, members=12, seed=2, store=tmp_path / "l.zarr",
+                                                  scheduler="local", workers=2)
+    workers = {(t["pid"], t["thread"]) for t in summary["summaries"]}
+    assert len(workers) == 2, workers
+    pids = {pid for pid, _ in workers}
+    assert pids == {os.getpid()} if kind == "threads" else (os.getpid() in pids and len(pids) == 2), workers
     sync = spms_mc.run_ensemble(sc, members=12, seed=2, store=tmp_path / "s.zarr", scheduler="sync")
     assert_stores_equal(sync, spms_mc.open_ensemble(tmp_path / "l.zarr"))
 
