@@ -178,19 +178,29 @@ def open_compare(path, *, only_done: bool = False) -> xr.Dataset:
     return ds
 
 
+def last_sample(ds: xr.Dataset) -> int:
+    """The index of one regime's last sample: regimes may run different lengths, and the comparison's
+    time axis is the union of their ticks (a shorter regime is NaN after its end)."""
+    sampled = np.isfinite(np.asarray(ds["money_stock"].values, float))
+    sampled = sampled.reshape(-1, sampled.shape[-1]).any(axis=0)
+    return int(np.flatnonzero(sampled)[-1]) if sampled.any() else sampled.size - 1
+
+
 def _per_member(ds: xr.Dataset, metric: str, var: str | None, scenario: dict) -> xr.DataArray | None:
     tpy = scenario.get("economy", {}).get("ticks_per_year", 360)
+    end = last_sample(ds)
     if metric == "lock_in_year":
         return ds["top1_cross_tick"] / tpy if "top1_cross_tick" in ds else None
     if metric == "dividend_per_capita":
         if "dividend_per_capita" not in ds:
             return None
         ticks = ds["tick"].values
-        years = (ticks[-1] - ticks[0]) / tpy
-        return ds["dividend_per_capita"].sum("time", skipna=False) / years if years > 0 else None
+        years = (ticks[end] - ticks[0]) / tpy
+        run = ds["dividend_per_capita"].isel(time=slice(0, end + 1))
+        return run.sum("time", skipna=False) / years if years > 0 else None
     if var not in ds:
         return None
-    return ds[var].isel(time=-1).drop_vars("tick", errors="ignore")
+    return ds[var].isel(time=end).drop_vars("tick", errors="ignore")
 
 
 def compare_summary(ds: xr.Dataset) -> xr.Dataset:
@@ -235,6 +245,9 @@ def compare_summary(ds: xr.Dataset) -> xr.Dataset:
     out["variance_reduction"].attrs.update(description="(var(A) + var(B)) / var(B - A): how much less the paired "
                                                        "difference varies than that of independent runs")
     out["metric"].attrs.update(description="; ".join(f"{n}: {w}" for n, _, w in METRICS))
+    ticks = ds["tick"].values
+    out["end_tick"] = ("regime", np.array([int(ticks[last_sample(ds.sel(regime=r))]) for r in regimes]),
+                       {"units": "ticks", "description": "the tick of each regime's last sample (its final values)"})
     return out
 
 
@@ -256,6 +269,10 @@ def format_summary(summary: xr.Dataset) -> str:
     for m in metrics:
         lines.append(f"| {m} | " + " | ".join(cell(summary['value'].sel(regime=r, metric=m).values)
                                                 for r in regimes) + " |")
+    if "end_tick" in summary and len(set(summary["end_tick"].values.tolist())) > 1:
+        ends = ", ".join(f"{r} {int(t)}" for r, t in zip(regimes, summary["end_tick"].values))
+        lines += ["", f"the regimes run different lengths (last tick: {ends}): final values are each regime's own "
+                      f"last sample"]
     lines += ["", f"paired difference against {regimes[0]} (median [5 %, 95 %]) and variance reduction from "
                   f"common random numbers:", "",
               "| metric | " + " | ".join(regimes[1:]) + " |", "|---" * len(regimes) + "|"]

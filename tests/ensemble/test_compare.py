@@ -41,6 +41,23 @@ def test_each_regime_slice_is_simulate_of_that_regime_bit_for_bit(cmp):
     assert spms_mc.open_ensemble(path)["regime"].size == 3
 
 
+def test_regimes_of_different_lengths_are_summarised_at_their_own_end(tmp_path):
+    """kinetic_exchange runs 1000 ticks, yard_sale 20000: each regime's final values are its own last
+    sample (the comparison's time axis is the union of their ticks), as simulate gives them."""
+    over = {"population.households": 200}
+    ds = compare(["kinetic_exchange", "yard_sale"], members=2, seed=4, store=tmp_path / "d", scheduler="sync",
+                 overrides=over)
+    s = compare_summary(ds)
+    ends = dict(zip(s["regime"].values, s["end_tick"].values.tolist()))
+    for regime in ("kinetic_exchange", "yard_sale"):
+        sc = spms_mc.load_scenario(regime, over)
+        assert ends[regime] == sc.run.ticks
+        finals = [spms_mc.simulate(sc, seed=4, member=m)["gini"].values[0, -1] for m in range(2)]
+        assert np.allclose(s["value"].sel(regime=regime, metric="gini_money").values,
+                           np.quantile(finals, (0.05, 0.5, 0.95)))
+    assert "run different lengths" in format_summary(s)
+
+
 def test_the_summary_is_the_quantiles_of_the_raw_values(cmp):
     _, ds = cmp
     s = compare_summary(ds)
