@@ -54,6 +54,9 @@ METRICS = (  # (name, variable at the last sample, what)
 )
 
 
+SHARES = ("top1_share", "next9_share", "next40_share", "bottom50_share")
+
+
 class CompareError(ValueError):
     """A comparison that cannot be made as asked (the message names what and what is accepted)."""
 
@@ -218,7 +221,10 @@ def compare_summary(ds: xr.Dataset) -> xr.Dataset:
         for r in regimes:
             sc = tomllib.loads(scenarios.get(r, "")) if scenarios.get(r) else {}
             x = _per_member(ds.sel(regime=r), metric, var, sc)
-            per.append(None if x is None else np.asarray(x.values, float).ravel())
+            x = None if x is None else np.asarray(x.values, float).ravel()
+            if metric in SHARES and x is not None and ((x < 0) | (x > 1)).any():
+                x = None  # net wealth is no base for shares (it sums to about 0: money created as loans)
+            per.append(x)
         base = per[0]
         for k, x in enumerate(per):
             if x is None or np.all(np.isnan(x)):
@@ -269,6 +275,13 @@ def format_summary(summary: xr.Dataset) -> str:
     for m in metrics:
         lines.append(f"| {m} | " + " | ".join(cell(summary['value'].sel(regime=r, metric=m).values)
                                                 for r in regimes) + " |")
+    shareless = [r for r in regimes if "gini_wealth" in metrics
+                 and np.isfinite(summary["value"].sel(regime=r, metric="gini_wealth")).any()
+                 and not np.isfinite(summary["value"].sel(regime=r, metric="top1_share")).any()]
+    if shareless:
+        lines += ["", f"no wealth-group shares for {', '.join(shareless)}: household net wealth is no base for "
+                      f"shares there (it sums to about 0 where money is created as loans; shares fall outside "
+                      f"[0, 1])"]
     if "end_tick" in summary and len(set(summary["end_tick"].values.tolist())) > 1:
         ends = ", ".join(f"{r} {int(t)}" for r, t in zip(regimes, summary["end_tick"].values))
         lines += ["", f"the regimes run different lengths (last tick: {ends}): final values are each regime's own "

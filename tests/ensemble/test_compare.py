@@ -58,6 +58,20 @@ def test_regimes_of_different_lengths_are_summarised_at_their_own_end(tmp_path):
     assert "run different lengths" in format_summary(s)
 
 
+def test_no_wealth_group_shares_where_net_wealth_is_no_base(tmp_path):
+    """sumsy_vs_credit's bank-credit money is created as loans: household net wealth sums to about 0
+    and its "shares" fall outside [0, 1]; the summary gives none, and says why."""
+    over = {"population.households": 100, "run.ticks": 1800}
+    ds = compare(["sumsy", "sumsy_vs_credit"], members=2, seed=1, store=tmp_path / "c", scheduler="sync",
+                 overrides=over)
+    raw = ds["top1_share_wealth"].sel(regime="sumsy_vs_credit").isel(time=-1).values
+    assert ((raw < 0) | (raw > 1)).any()
+    s = compare_summary(ds)
+    assert np.isnan(s["value"].sel(regime="sumsy_vs_credit", metric="top1_share")).all()
+    assert np.isfinite(s["value"].sel(regime="sumsy_vs_credit", metric="gini_money")).all()
+    assert "no wealth-group shares for sumsy_vs_credit" in format_summary(s)
+
+
 def test_the_summary_is_the_quantiles_of_the_raw_values(cmp):
     _, ds = cmp
     s = compare_summary(ds)
