@@ -768,9 +768,12 @@ def _fan_out_local(sc, tasks, point_toml, seed, path, sweep_dims, workers, progr
                 pool.top_up()
                 for summary in pool.ready():
                     finished(summary)
-            if pending:
+            with (pool.lock if pool is not None else contextlib.nullcontext()):
+                # read together: a task leaves ``pending`` and enters ``in_flight`` under this lock
+                left, flying = bool(pending), (pool.in_flight if pool is not None else 0)
+            if left:
                 run_here()
-            elif pool is not None and pool.in_flight:
+            elif flying:
                 for summary in pool.ready(block=True):
                     finished(summary)
             else:

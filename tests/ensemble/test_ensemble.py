@@ -58,6 +58,7 @@ def test_local_workers_join_this_process(kind, tmp_path, monkeypatch):
     sc = spms_mc.load_scenario("sumsy", {"population.households": 3000, "run.ticks": 3000})
     _, summary = fanout.run_ensemble_with_summary(sc, members=12, seed=2, store=tmp_path / "l.zarr",
                                                   scheduler="local", workers=2)
+    assert len(summary["summaries"]) == 11  # every task but the template (run first, here) reported back
     workers = {(t["pid"], t["thread"]) for t in summary["summaries"]}
     assert len(workers) == 2, workers
     pids = {pid for pid, _ in workers}
